@@ -1,0 +1,35 @@
+import type { Labels } from './labels.js';
+
+/** One float value at a millisecond timestamp. */
+export interface Sample {
+  readonly t: number;
+  readonly v: number;
+}
+
+// Prometheus marks a series that disappeared with this exact NaN bit pattern (value.StaleNaN).
+const staleBits = new DataView(new ArrayBuffer(8));
+staleBits.setUint32(0, 0x7ff00000);
+staleBits.setUint32(4, 0x00000002);
+
+/** The staleness marker: a NaN with Prometheus's reserved bit pattern. */
+export const STALE_NAN: number = staleBits.getFloat64(0);
+
+/** True when `v` is the staleness marker (an ordinary NaN is not). */
+export function isStaleNaN(v: number): boolean {
+  if (!Number.isNaN(v)) return false;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, v);
+  return view.getUint32(0) === 0x7ff00000 && view.getUint32(4) === 0x00000002;
+}
+
+/** Why the store refused a sample. */
+export type AppendRejection = 'out_of_order' | 'duplicate' | 'invalid_labels';
+
+/** The outcome of appending one sample. */
+export type AppendResult = { ok: true } | { ok: false; reason: AppendRejection };
+
+/** Where ingest puts samples: the metrics store's write side. */
+export interface SampleAppender {
+  /** Appends one sample to the series named by `labels` (which include `__name__`). */
+  append(labels: Labels, t: number, v: number): AppendResult;
+}
