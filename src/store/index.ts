@@ -1,0 +1,47 @@
+export { openStateStore } from './openStateStore.js';
+export type { StateStoreOptions } from './openStateStore.js';
+export type {
+  AlertRepository,
+  AlertRow,
+  AlertState,
+  AuditEntry,
+  AuditRepository,
+  AuditVerification,
+  CreatedToken,
+  Incident,
+  IncidentPatch,
+  IncidentRepository,
+  IncidentStatus,
+  NewAuditEntry,
+  NewIncident,
+  NewRun,
+  NewRunStep,
+  Run,
+  RunPatch,
+  RunRepository,
+  RunStatus,
+  RunStep,
+  RunStepPatch,
+  RunWithSteps,
+  StateStore,
+  StepStatus,
+  StoreDialect,
+  TimelineEntry,
+  TimelineRepository,
+  TokenIdentity,
+  TokenInfo,
+  TokenRepository,
+  TokenRole,
+} from './types.js';
+export { alertFingerprint } from './alerts.js';
+export {
+  IncidentKeyConflictError,
+  IncidentNotFoundError,
+  RunIdConflictError,
+  StoreInputError,
+  StoreMigrationError,
+  StoreUnavailableError,
+  StoreUrlError,
+} from './errors.js';
+export { redactUrl, resolveStoreLocation } from './storeUrl.js';
+export type { StoreLocation } from './storeUrl.js';

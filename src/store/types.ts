@@ -1,0 +1,283 @@
+import type { Labels } from '../core/index.js';
+
+/** Which SQL engine a store runs on. */
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** What an API token may do; each role includes the ones before it. */
+export type TokenRole = 'viewer' | 'operator' | 'admin';
+
+/** An API token as listed: never its secret or its hash. */
+export interface TokenInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly role: TokenRole;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+/** The caller a valid token identifies. */
+export interface TokenIdentity {
+  readonly id: number;
+  readonly name: string;
+  readonly role: TokenRole;
+}
+
+/** A freshly created token: `token` is the only time the secret is ever available. */
+export interface CreatedToken {
+  readonly id: number;
+  readonly token: string;
+}
+
+/** API tokens, stored only as SHA-256 hashes. */
+export interface TokenRepository {
+  /** Creates a token and returns its secret once; only its hash is stored. */
+  create(input: { name: string; role: TokenRole }, nowMs: number): Promise<CreatedToken>;
+  /** Returns who a token belongs to and records its use; null for unknown, malformed or revoked tokens. */
+  verify(token: string, nowMs: number): Promise<TokenIdentity | null>;
+  /** Lists all tokens, oldest first, without secrets or hashes. */
+  list(): Promise<TokenInfo[]>;
+  /** Revokes a token; false when it does not exist or was already revoked. */
+  revoke(id: number, nowMs: number): Promise<boolean>;
+}
+
+/** The persisted state of one alert of an alerting rule. */
+export type AlertState = 'pending' | 'firing' | 'resolved';
+
+/** One alert's persisted state, keyed by a fingerprint of its rule and labels. */
+export interface AlertRow {
+  readonly fingerprint: string;
+  readonly rule: string;
+  readonly labels: Labels;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly state: AlertState;
+  readonly activeAt: number;
+  readonly firedAt: number | null;
+  readonly resolvedAt: number | null;
+  /** The last evaluated value; NaN is stored as null because SQLite cannot store NaN. */
+  readonly lastValue: number | null;
+  readonly updatedAt: number;
+}
+
+/** Alert state that survives restarts, so `for:` clocks and firing alerts are not reset. */
+export interface AlertRepository {
+  /** Inserts or replaces the alert with this fingerprint. */
+  upsert(row: AlertRow): Promise<void>;
+  /** Returns one alert, or null. */
+  get(fingerprint: string): Promise<AlertRow | null>;
+  /** Returns pending and firing alerts, oldest activation first. */
+  listActive(): Promise<AlertRow[]>;
+  /** Returns alerts, most recently updated first. */
+  list(options?: { state?: AlertState | readonly AlertState[]; limit?: number }): Promise<AlertRow[]>;
+  /** Deletes resolved alerts resolved before `t`; returns how many were deleted. */
+  deleteResolvedBefore(t: number): Promise<number>;
+}
+
+/** Where an incident is in its life. */
+export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+
+/** A group of related alerts about one problem. */
+export interface Incident {
+  readonly id: number;
+  /** The grouping key; at most one unresolved incident has a given key. */
+  readonly key: string;
+  readonly title: string;
+  readonly severity: string;
+  readonly status: IncidentStatus;
+  readonly labels: Labels;
+  readonly openedAt: number;
+  readonly acknowledgedAt: number | null;
+  readonly acknowledgedBy: string | null;
+  readonly resolvedAt: number | null;
+  readonly escalatedAt: number | null;
+  readonly updatedAt: number;
+}
+
+/** What opening an incident needs. */
+export interface NewIncident {
+  readonly key: string;
+  readonly title: string;
+  readonly severity: string;
+  readonly labels: Labels;
+}
+
+/** The fields of an incident that may change after it was opened. */
+export type IncidentPatch = Partial<
+  Pick<
+    Incident,
+    | 'title'
+    | 'severity'
+    | 'status'
+    | 'labels'
+    | 'acknowledgedAt'
+    | 'acknowledgedBy'
+    | 'resolvedAt'
+    | 'escalatedAt'
+  >
+>;
+
+/** Incidents. */
+export interface IncidentRepository {
+  /** Opens an incident; throws ConflictError (SWAS-STORE-004) if an unresolved one with this key exists. */
+  open(input: NewIncident, nowMs: number): Promise<Incident>;
+  /** Returns one incident, or null. */
+  get(id: number): Promise<Incident | null>;
+  /** Returns the unresolved (open or acknowledged) incident with this key, or null. */
+  findOpenByKey(key: string): Promise<Incident | null>;
+  /** Returns incidents newest first; `beforeId` pages backwards. */
+  list(options?: {
+    status?: IncidentStatus | readonly IncidentStatus[];
+    /** @default 50 */
+    limit?: number;
+    beforeId?: number;
+  }): Promise<Incident[]>;
+  /** Applies a patch and stamps `updatedAt`; null when no such incident. */
+  update(id: number, patch: IncidentPatch, nowMs: number): Promise<Incident | null>;
+}
+
+/** One event on an incident's timeline. */
+export interface TimelineEntry {
+  readonly id: number;
+  readonly incidentId: number;
+  readonly at: number;
+  readonly kind: string;
+  readonly message: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** Incident timelines. */
+export interface TimelineRepository {
+  /** Appends an entry to an incident's timeline. */
+  append(entry: Omit<TimelineEntry, 'id'>): Promise<TimelineEntry>;
+  /** Returns an incident's timeline in order of time, then insertion. */
+  list(incidentId: number): Promise<TimelineEntry[]>;
+}
+
+/** Where a runbook run is in its life. */
+export type RunStatus = 'pending' | 'running' | 'parked' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Where one step of a run is. */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+/** One execution of a runbook against concrete targets. */
+export interface Run {
+  readonly id: string;
+  readonly runbook: string;
+  readonly incidentId: number | null;
+  readonly target: Readonly<Record<string, string>>;
+  readonly status: RunStatus;
+  readonly trigger: Readonly<Record<string, unknown>>;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly error: string | null;
+  readonly currentStep: number;
+}
+
+/** One step of a run. */
+export interface RunStep {
+  readonly runId: string;
+  readonly index: number;
+  readonly name: string;
+  readonly action: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly status: StepStatus;
+  readonly startedAt: number | null;
+  readonly endedAt: number | null;
+  readonly result: Readonly<Record<string, unknown>> | null;
+  readonly error: string | null;
+}
+
+/** A run with its steps in order. */
+export interface RunWithSteps {
+  readonly run: Run;
+  readonly steps: RunStep[];
+}
+
+/** What creating a run needs; `id` defaults to a random UUID, `status` to pending, `currentStep` to 0. */
+export type NewRun = Pick<Run, 'runbook' | 'incidentId' | 'target' | 'trigger' | 'createdAt'> &
+  Partial<Pick<Run, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'error' | 'currentStep'>>;
+
+/** What creating a step needs; its index is its position in the list, `status` defaults to pending. */
+export type NewRunStep = Pick<RunStep, 'name' | 'action' | 'params'> &
+  Partial<Pick<RunStep, 'status' | 'startedAt' | 'endedAt' | 'result' | 'error'>>;
+
+/** The fields of a run that may change. */
+export type RunPatch = Partial<
+  Pick<Run, 'status' | 'target' | 'startedAt' | 'finishedAt' | 'error' | 'currentStep'>
+>;
+
+/** The fields of a step that may change. */
+export type RunStepPatch = Partial<Pick<RunStep, 'status' | 'startedAt' | 'endedAt' | 'result' | 'error'>>;
+
+/** Durable runbook runs and their steps. */
+export interface RunRepository {
+  /** Creates a run and its steps in one transaction. */
+  create(run: NewRun, steps: readonly NewRunStep[]): Promise<RunWithSteps>;
+  /** Returns a run with its steps, or null. */
+  get(id: string): Promise<RunWithSteps | null>;
+  /** Returns runs newest first. */
+  list(options?: {
+    status?: RunStatus | readonly RunStatus[];
+    incidentId?: number;
+    /** @default 50 */
+    limit?: number;
+  }): Promise<Run[]>;
+  /** Returns pending, running and parked runs, oldest first, so a restart resumes them in order. */
+  listUnfinished(): Promise<Run[]>;
+  /** Applies a patch; null when no such run. */
+  update(id: string, patch: RunPatch): Promise<Run | null>;
+  /** Applies a patch to one step; null when no such step. */
+  updateStep(runId: string, index: number, patch: RunStepPatch): Promise<RunStep | null>;
+}
+
+/** What an audit entry records; the store adds `seq`, `prevHash` and `hash`. */
+export interface NewAuditEntry {
+  readonly at: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly reason: string | null;
+  /** Any JSON value; stored as JSON, so `undefined` becomes null. */
+  readonly before: unknown;
+  /** Any JSON value; stored as JSON, so `undefined` becomes null. */
+  readonly after: unknown;
+  readonly result: string;
+}
+
+/** One entry of the hash-chained audit log. */
+export interface AuditEntry extends NewAuditEntry {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** The outcome of checking the audit chain. */
+export type AuditVerification = { ok: true; count: number } | { ok: false; seq: number; reason: string };
+
+/** The append-only, hash-chained audit log; it has no way to change or remove entries. */
+export interface AuditRepository {
+  /** Appends an entry, chaining it to the previous one; safe under concurrent appends. */
+  append(entry: NewAuditEntry): Promise<AuditEntry>;
+  /** Returns entries in order. */
+  list(options?: {
+    afterSeq?: number;
+    /** @default 1000 */
+    limit?: number;
+  }): Promise<AuditEntry[]>;
+  /** Recomputes the chain and reports the first entry that was edited, removed or re-chained. */
+  verify(): Promise<AuditVerification>;
+}
+
+/** swas's state database: one set of repositories over SQLite or PostgreSQL. */
+export interface StateStore {
+  readonly dialect: StoreDialect;
+  readonly tokens: TokenRepository;
+  readonly alerts: AlertRepository;
+  readonly incidents: IncidentRepository;
+  readonly timeline: TimelineRepository;
+  readonly runs: RunRepository;
+  readonly audit: AuditRepository;
+  /** Closes the database; the store cannot be used afterwards. */
+  close(): Promise<void>;
+}
