@@ -1,0 +1,393 @@
+import {
+  compareStrings,
+  errorMessage,
+  InputError,
+  labelsKey,
+  METRIC_NAME_LABEL,
+  STALE_NAN,
+  type AppendRejection,
+  type Labels,
+  type SampleAppender,
+} from '../core/index.js';
+import type { ParsedSample } from './exposition.js';
+import { scrapeSamples } from './scrapeHttp.js';
+import { mergeTargetLabels } from './scrapeLabels.js';
+import {
+  describeTarget,
+  finalTargetLabels,
+  firstGridTick,
+  nextGridTick,
+  scrapeOffsetMs,
+  targetIdentity,
+  targetProblem,
+  type ScrapeTarget,
+  type TargetHealth,
+  type TargetStatus,
+} from './scrapeTarget.js';
+
+/** The slice of a pino logger the scrape manager uses. */
+export interface ScrapeLogger {
+  warn(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
+}
+
+/** Options for {@link ScrapeManager.create}. */
+export interface ScrapeManagerOptions {
+  readonly appender: SampleAppender;
+  /** The clock for sample timestamps and scheduling. @default Date.now */
+  readonly now?: () => number;
+  readonly logger?: ScrapeLogger;
+}
+
+/** Error code for a target that cannot be scraped as configured. */
+export const INVALID_TARGET_CODE = 'SWAS-INGEST-001';
+
+/** The series swas adds for every scrape, as Prometheus does. */
+export const SCRAPE_REPORT_SERIES = [
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'scrape_series_added',
+] as const;
+
+interface TargetState {
+  target: ScrapeTarget;
+  readonly identity: string;
+  readonly labels: Labels;
+  readonly reportLabels: readonly Labels[];
+  health: TargetHealth;
+  lastError: string | null;
+  lastScrapeMs: number | null;
+  lastDurationMs: number | null;
+  samplesScraped: number;
+  readonly rejected: Record<AppendRejection, number>;
+  /** Every series the last successful scrape returned, to count new ones. */
+  lastKeys: Set<string>;
+  /** The series of the last successful scrape that get a staleness marker when they disappear. */
+  staleCandidates: Map<string, Labels>;
+  inFlight: Promise<unknown> | null;
+  /** true while `setTargets` wants this target scraped on its interval. */
+  looped: boolean;
+  timer: NodeJS.Timeout | null;
+  nextTickMs: number | null;
+}
+
+const silentLogger: ScrapeLogger = { warn: () => undefined };
+
+/** Scrapes targets on their intervals and appends what they return, with Prometheus's staleness rules. */
+export class ScrapeManager {
+  private readonly states = new Map<string, TargetState>();
+  private readonly retiring = new Set<Promise<void>>();
+  private running = false;
+
+  private constructor(
+    private readonly appender: SampleAppender,
+    private readonly now: () => number,
+    private readonly logger: ScrapeLogger,
+  ) {}
+
+  /** Creates a stopped manager with no targets. */
+  static create(options: ScrapeManagerOptions): ScrapeManager {
+    return new ScrapeManager(options.appender, options.now ?? Date.now, options.logger ?? silentLogger);
+  }
+
+  /**
+   * Replaces the target set. Unchanged targets keep their loop and schedule; removed ones get staleness
+   * markers once; invalid input throws {@link InputError} before anything changes.
+   */
+  setTargets(targets: readonly ScrapeTarget[]): void {
+    const desired = new Map<string, ScrapeTarget>();
+    targets.forEach((target, index) => {
+      const problem = targetProblem(target);
+      if (problem !== null) {
+        throw new InputError(
+          INVALID_TARGET_CODE,
+          `scrape target ${index + 1} of ${targets.length}, ${describeTarget(target)}: ${problem}`,
+        );
+      }
+      const identity = targetIdentity(target);
+      if (desired.has(identity)) {
+        this.logger.warn({ target: describeTarget(target) }, 'duplicate scrape target ignored');
+      } else {
+        desired.set(identity, target);
+      }
+    });
+    for (const [identity, state] of this.states) if (!desired.has(identity)) this.retire(state);
+    for (const [identity, target] of desired) this.adopt(identity, target);
+  }
+
+  /** Starts the scrape loops. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const state of this.states.values()) if (state.timer === null) this.schedule(state);
+  }
+
+  /** Stops the loops and waits for scrapes and staleness writes already under way. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const state of this.states.values()) this.clearTimer(state);
+    const pending = [...this.states.values()].map((s) => s.inFlight);
+    await Promise.allSettled([...pending, ...this.retiring]);
+  }
+
+  /** The last scrape of every target, ordered by job and URL. */
+  status(): TargetStatus[] {
+    return [...this.states.values()]
+      .sort(
+        (a, b) => compareStrings(a.target.job, b.target.job) || compareStrings(a.target.url, b.target.url),
+      )
+      .map((state) => statusOf(state));
+  }
+
+  /** Scrapes a target now, after any scrape of it already running; a target not yet known is added. */
+  async scrapeOnce(target: ScrapeTarget): Promise<TargetStatus> {
+    const problem = targetProblem(target);
+    if (problem !== null) {
+      throw new InputError(INVALID_TARGET_CODE, `cannot scrape ${describeTarget(target)}: ${problem}`);
+    }
+    const identity = targetIdentity(target);
+    const state = this.states.get(identity) ?? this.addState(identity, target);
+    return this.runSerialized(state, target);
+  }
+
+  private addState(identity: string, target: ScrapeTarget): TargetState {
+    const labels = finalTargetLabels(target);
+    const state: TargetState = {
+      target,
+      identity,
+      labels,
+      reportLabels: SCRAPE_REPORT_SERIES.map((name) => ({ ...labels, [METRIC_NAME_LABEL]: name })),
+      health: 'unknown',
+      lastError: null,
+      lastScrapeMs: null,
+      lastDurationMs: null,
+      samplesScraped: 0,
+      rejected: { out_of_order: 0, duplicate: 0, invalid_labels: 0 },
+      lastKeys: new Set(),
+      staleCandidates: new Map(),
+      inFlight: null,
+      looped: false,
+      timer: null,
+      nextTickMs: null,
+    };
+    this.states.set(identity, state);
+    return state;
+  }
+
+  private adopt(identity: string, target: ScrapeTarget): void {
+    const existing = this.states.get(identity);
+    const state = existing ?? this.addState(identity, target);
+    const intervalChanged = existing !== undefined && existing.target.intervalMs !== target.intervalMs;
+    state.target = target;
+    const wasLooped = state.looped;
+    state.looped = true;
+    if (!wasLooped || intervalChanged) {
+      this.clearTimer(state);
+      state.nextTickMs = null;
+      this.schedule(state);
+    }
+  }
+
+  /** Forgets a target; once its last scrape is done, its series get a staleness marker. */
+  private retire(state: TargetState): void {
+    state.looped = false;
+    this.clearTimer(state);
+    this.states.delete(state.identity);
+    const done = (state.inFlight ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.writeEndOfRunStaleness(state))
+      .catch((error: unknown) => {
+        this.logger.warn(
+          { target: describeTarget(state.target), err: errorMessage(error) },
+          'staleness write failed',
+        );
+      });
+    this.retiring.add(done);
+    void done.finally(() => this.retiring.delete(done));
+  }
+
+  private writeEndOfRunStaleness(state: TargetState): void {
+    if (state.lastScrapeMs === null) return;
+    // After the last scrape's timestamp, or the store would reject the markers as duplicates.
+    const t = Math.max(this.now(), state.lastScrapeMs + 1);
+    for (const labels of state.staleCandidates.values()) this.append(state, labels, t, STALE_NAN);
+    for (const labels of state.reportLabels) this.append(state, labels, t, STALE_NAN);
+    state.staleCandidates = new Map();
+    state.lastKeys = new Set();
+  }
+
+  private schedule(state: TargetState): void {
+    if (!this.running || !state.looped) return;
+    // A restart while a loop scrape is still finishing would otherwise leave two timers for one target.
+    this.clearTimer(state);
+    const now = this.now();
+    const interval = state.target.intervalMs;
+    const tick =
+      state.nextTickMs === null
+        ? firstGridTick(now, interval, scrapeOffsetMs(state.identity, interval))
+        : nextGridTick(state.nextTickMs, now, interval);
+    state.nextTickMs = tick;
+    state.timer = setTimeout(() => this.onTick(state), Math.max(0, tick - now));
+  }
+
+  private onTick(state: TargetState): void {
+    state.timer = null;
+    if (!this.running || !state.looped) return;
+    this.runSerialized(state, state.target).then(
+      () => this.schedule(state),
+      (error: unknown) => {
+        this.logger.warn(
+          { target: describeTarget(state.target), err: errorMessage(error) },
+          'scrape loop error',
+        );
+        this.schedule(state);
+      },
+    );
+  }
+
+  private clearTimer(state: TargetState): void {
+    if (state.timer !== null) clearTimeout(state.timer);
+    state.timer = null;
+  }
+
+  /** Runs one scrape after the one in flight, so a manual scrape and the loop never interleave appends. */
+  private runSerialized(state: TargetState, target: ScrapeTarget): Promise<TargetStatus> {
+    const previous = state.inFlight;
+    const run = (async () => {
+      if (previous !== null) await previous.catch(() => undefined);
+      return this.scrape(state, target);
+    })();
+    state.inFlight = run;
+    const clear = (): void => {
+      if (state.inFlight === run) state.inFlight = null;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async scrape(state: TargetState, target: ScrapeTarget): Promise<TargetStatus> {
+    const timestampMs = this.now();
+    const started = performance.now();
+    const outcome = await scrapeSamples(target);
+    const durationMs = performance.now() - started;
+    const rejectedBefore = { ...state.rejected };
+    let error = outcome.ok ? null : outcome.error;
+    let added = 0;
+    try {
+      if (outcome.ok) added = this.recordSamples(state, target, timestampMs, outcome.samples);
+      else this.markAllStale(state, timestampMs);
+      this.appendReport(
+        state,
+        timestampMs,
+        outcome.ok ? 1 : 0,
+        durationMs,
+        outcome.ok ? outcome.samples.length : 0,
+        added,
+      );
+    } catch (appendError) {
+      error = `storing samples failed: ${errorMessage(appendError)}`;
+    }
+    this.logOutcome(state, error, rejectedBefore, durationMs);
+    state.health = error === null ? 'up' : 'down';
+    state.lastError = error;
+    state.lastScrapeMs = timestampMs;
+    state.lastDurationMs = durationMs;
+    state.samplesScraped = outcome.ok ? outcome.samples.length : 0;
+    return statusOf(state);
+  }
+
+  /** Appends a successful scrape's samples and stales the series it no longer has; returns how many are new. */
+  private recordSamples(
+    state: TargetState,
+    target: ScrapeTarget,
+    t: number,
+    samples: ParsedSample[],
+  ): number {
+    const keys = new Set<string>();
+    const staleCandidates = new Map<string, Labels>();
+    let added = 0;
+    for (const sample of samples) {
+      const labels = mergeTargetLabels(sample.labels, state.labels, target.honorLabels);
+      const key = labelsKey(labels);
+      // Two scraped series can become one after merging target labels; the second would overwrite the first.
+      if (keys.has(key)) {
+        state.rejected.duplicate++;
+        continue;
+      }
+      keys.add(key);
+      if (!state.lastKeys.has(key)) added++;
+      // Like Prometheus, samples with their own timestamp are not tracked for staleness.
+      if (sample.timestampMs === undefined) staleCandidates.set(key, labels);
+      this.append(state, labels, sample.timestampMs ?? t, sample.value);
+    }
+    for (const [key, labels] of state.staleCandidates) {
+      if (!staleCandidates.has(key)) this.append(state, labels, t, STALE_NAN);
+    }
+    state.lastKeys = keys;
+    state.staleCandidates = staleCandidates;
+    return added;
+  }
+
+  private markAllStale(state: TargetState, t: number): void {
+    for (const labels of state.staleCandidates.values()) this.append(state, labels, t, STALE_NAN);
+    state.staleCandidates = new Map();
+    state.lastKeys = new Set();
+  }
+
+  private appendReport(
+    state: TargetState,
+    t: number,
+    up: number,
+    durationMs: number,
+    scraped: number,
+    added: number,
+  ): void {
+    const values = [up, durationMs / 1000, scraped, added];
+    state.reportLabels.forEach((labels, i) => this.append(state, labels, t, values[i] ?? 0));
+  }
+
+  /** Appends one sample; the store's refusals are counted per target, never thrown. */
+  private append(state: TargetState, labels: Labels, t: number, v: number): void {
+    const result = this.appender.append(labels, t, v);
+    if (!result.ok) state.rejected[result.reason]++;
+  }
+
+  private logOutcome(
+    state: TargetState,
+    error: string | null,
+    rejectedBefore: Record<AppendRejection, number>,
+    durationMs: number,
+  ): void {
+    const target = describeTarget(state.target);
+    const rejected = (Object.keys(state.rejected) as AppendRejection[]).filter(
+      (reason) => state.rejected[reason] > rejectedBefore[reason],
+    );
+    if (rejected.length > 0) {
+      const counts = Object.fromEntries(rejected.map((r) => [r, state.rejected[r] - rejectedBefore[r]]));
+      this.logger.warn({ target, rejected: counts }, 'the metrics store refused some scraped samples');
+    }
+    // Warn when a target goes down or fails differently; repeating the same failure each interval is noise.
+    if (error !== null && error !== state.lastError)
+      this.logger.warn({ target, err: error }, 'scrape failed');
+    else this.logger.debug?.({ target, durationMs, error }, 'scrape finished');
+  }
+}
+
+function statusOf(state: TargetState): TargetStatus {
+  return {
+    job: state.target.job,
+    url: state.target.url,
+    labels: state.labels,
+    health: state.health,
+    lastError: state.lastError,
+    lastScrapeMs: state.lastScrapeMs,
+    lastDurationMs: state.lastDurationMs,
+    samplesScraped: state.samplesScraped,
+    rejectedSamples: {
+      outOfOrder: state.rejected.out_of_order,
+      duplicate: state.rejected.duplicate,
+      invalidLabels: state.rejected.invalid_labels,
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import type { Labels } from '../core/index.js';
+
+/** One sample from an exposition body; `labels` include `__name__`, labels with empty values are dropped. */
+export interface ParsedSample {
+  readonly labels: Labels;
+  readonly value: number;
+  /** The sample's own timestamp in milliseconds, when the body gave one. */
+  readonly timestampMs?: number;
+}
+
+/** Metric types of the Prometheus text format and OpenMetrics. */
+export type MetricType =
+  | 'counter'
+  | 'gauge'
+  | 'histogram'
+  | 'gaugehistogram'
+  | 'summary'
+  | 'info'
+  | 'stateset'
+  | 'unknown'
+  | 'untyped';
+
+/** What `# TYPE`, `# HELP` and `# UNIT` lines said about one metric family. */
+export interface MetricMetadata {
+  readonly type: MetricType;
+  readonly help: string;
+  readonly unit: string;
+}
+
+/** Where and why a body was rejected; `message` starts with `line L, column C:` so it stands on its own. */
+export interface ExpositionError {
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+/** `prometheus`: text format 0.0.4 (integer ms timestamps); `openmetrics`: float-second timestamps, exemplars. */
+export type ExpositionFormat = 'prometheus' | 'openmetrics';
+
+/** Options for {@link parseExposition}. */
+export interface ParseExpositionOptions {
+  /** @default 'prometheus' */
+  readonly format?: ExpositionFormat;
+  /** Longest accepted line, in characters. @default DEFAULT_MAX_LINE_LENGTH */
+  readonly maxLineLength?: number;
+}
+
+/** The outcome of parsing one body. */
+export type ExpositionResult =
+  | { ok: true; samples: ParsedSample[]; metadata: Map<string, MetricMetadata> }
+  | { ok: false; error: ExpositionError };

@@ -1,0 +1,27 @@
+export {
+  parseExposition,
+  DEFAULT_MAX_LINE_LENGTH,
+  type ExpositionError,
+  type ExpositionFormat,
+  type ExpositionResult,
+  type MetricMetadata,
+  type MetricType,
+  type ParsedSample,
+  type ParseExpositionOptions,
+} from './exposition.js';
+export { isValidLabelName, isValidMetricName } from './expositionTokens.js';
+export {
+  ScrapeManager,
+  INVALID_TARGET_CODE,
+  SCRAPE_REPORT_SERIES,
+  type ScrapeLogger,
+  type ScrapeManagerOptions,
+} from './ScrapeManager.js';
+export {
+  MIN_SCRAPE_INTERVAL_MS,
+  type RejectedSampleCounts,
+  type ScrapeTarget,
+  type TargetHealth,
+  type TargetStatus,
+} from './scrapeTarget.js';
+export { SCRAPE_ACCEPT_HEADER } from './scrapeHttp.js';
