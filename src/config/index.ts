@@ -1,0 +1,21 @@
+export { ConfigError, formatConfigIssue, type ConfigIssue } from './ConfigError.js';
+export {
+  loadConfig,
+  type LoadedConfig,
+  type LoadedRuleFile,
+  type LoadedRunbook,
+  type LoadConfigOptions,
+  type ExpressionChecker,
+} from './loadConfig.js';
+export { swasConfigSchema, SECRET_FIELDS, type SwasConfig } from './swasConfig.js';
+export {
+  ruleFileSchema,
+  type RuleFile,
+  type RuleGroupConfig,
+  type AlertingRuleConfig,
+  type RecordingRuleConfig,
+} from './ruleFile.js';
+export { runbookSchema, STEP_ACTIONS, type RunbookConfig, type RunbookStepConfig } from './runbookFile.js';
+export { loadYamlFile, validateSource } from './validate.js';
+export { parseYamlSource, type YamlSource } from './yamlSource.js';
+export { renderConfigReference } from './configReference.js';

@@ -1,0 +1,215 @@
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatConfigIssue, loadConfig } from './index.js';
+
+async function project(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'swas-config-'));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(join(dir, name, '..'), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+async function problems(dir: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  try {
+    await loadConfig(join(dir, 'swas.yaml'), { env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues.map(formatConfigIssue);
+    throw error;
+  }
+  return [];
+}
+
+const goodConfig = `
+server:
+  listen: 127.0.0.1:7999
+scrape_configs:
+  - job_name: web
+    scrape_interval: 1s
+    static_configs:
+      - targets: ['127.0.0.1:18081']
+        labels: { pool: web, member: web-1 }
+rules:
+  evaluation_interval: 1s
+  files: [rules/*.yml]
+runbooks:
+  files: [runbooks/*.yml]
+load_balancers:
+  - name: edge
+    type: haproxy
+    socket: /tmp/admin.sock
+    pools: [web]
+services:
+  web-1:
+    restart: [/bin/true]
+notify:
+  webhooks:
+    - name: ops
+      url: http://127.0.0.1:9/hook
+      headers: { Authorization: Bearer secret }
+`;
+const goodRules = `
+groups:
+  - name: web
+    rules:
+      - alert: MemberDown
+        expr: up == 0
+        for: 2s
+        labels: { severity: page }
+`;
+const goodRunbook = `
+name: restart-member
+trigger: { alert: MemberDown }
+target: { pool: '{{ $labels.pool }}', member: '{{ $labels.member }}' }
+steps:
+  - action: lb.drain
+  - action: service.restart
+  - action: wait.until
+    with: { expr: 'up == 1' }
+  - action: lb.ready
+`;
+
+describe('loadConfig', () => {
+  it('loads a valid project with defaults applied and durations in ms', async () => {
+    const dir = await project({
+      'swas.yaml': goodConfig,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': goodRunbook,
+    });
+    const loaded = await loadConfig(join(dir, 'swas.yaml'), { env: {} });
+    expect(loaded.config.server.listen).toBe('127.0.0.1:7999');
+    expect(loaded.config.scrape_configs[0]?.scrape_interval).toBe(1000);
+    expect(loaded.config.notify.webhooks[0]?.retries).toBe(3);
+    expect(loaded.ruleFiles[0]?.groups[0]?.rules[0]).toMatchObject({ alert: 'MemberDown', for: 2000 });
+    expect(loaded.runbooks[0]?.runbook.steps.map((s) => s.timeout)).toEqual([60000, 60000, 60000, 120000]);
+    expect(loaded.warnings).toEqual([]);
+    expect(Object.isFrozen(loaded.config.server)).toBe(true);
+  });
+
+  it('names file, line and field of a wrong value', async () => {
+    const dir = await project({
+      'swas.yaml': 'server:\n  listen: 127.0.0.1:7999\nscrape:\n  interval: often\n',
+    });
+    expect(await problems(dir)).toEqual([
+      `${dir}/swas.yaml:4:3: scrape.interval: "often" is not a duration; write it like 500ms, 15s, 5m or 1h30m`,
+    ]);
+  });
+
+  it('reports unknown keys at the key, with a hint', async () => {
+    const dir = await project({ 'swas.yaml': 'server:\n  lisen: 127.0.0.1:7999\n' });
+    expect(await problems(dir)).toEqual([
+      `${dir}/swas.yaml:2:3: server.lisen: unknown field "lisen"; check the spelling against docs/configuration.md`,
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position', async () => {
+    const dir = await project({ 'swas.yaml': 'server:\n  listen: [unclosed\n' });
+    const found = await problems(dir);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(new RegExp(`^${dir}/swas.yaml:\\d+:\\d+: `));
+  });
+
+  it('reports a missing file clearly', async () => {
+    const dir = await project({});
+    expect((await problems(dir))[0]).toMatch(/swas.yaml: cannot read file: ENOENT/);
+  });
+
+  it('lets SWAS_ environment variables override any key and read secrets from *_FILE', async () => {
+    const dir = await project({
+      'swas.yaml': 'server:\n  listen: 127.0.0.1:7999\n',
+      secret: 'postgres://u:pw@db/swas\n',
+    });
+    const loaded = await loadConfig(join(dir, 'swas.yaml'), {
+      env: {
+        SWAS_SERVER__LISTEN: '127.0.0.1:8000',
+        SWAS_STORE__URL_FILE: join(dir, 'secret'),
+        SWAS_TOKEN: 'not-config',
+      },
+    });
+    expect(loaded.config.server.listen).toBe('127.0.0.1:8000');
+    expect(loaded.config.store.url).toBe('postgres://u:pw@db/swas');
+  });
+
+  it('blames the environment variable when an override is invalid', async () => {
+    const dir = await project({ 'swas.yaml': '{}\n' });
+    expect(await problems(dir, { SWAS_SCRAPE__INTERVAL: 'soon' })).toEqual([
+      'environment variable SWAS_SCRAPE__INTERVAL: scrape.interval: "soon" is not a duration; write it like 500ms, 15s, 5m or 1h30m',
+    ]);
+  });
+
+  it('rejects a runbook with an unknown step, naming file, line and field', async () => {
+    const runbook = goodRunbook.replace('action: lb.drain', 'action: lb.dran');
+    const dir = await project({
+      'swas.yaml': goodConfig,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': runbook,
+    });
+    const found = await problems(dir);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(
+      /runbooks\/r.yml:6:\d+: steps\[0\].action: unknown action; use one of lb.drain, /,
+    );
+  });
+
+  it('rejects a step that names a pool no load balancer serves', async () => {
+    const runbook = goodRunbook.replace('- action: lb.ready', '- action: lb.ready\n    with: { pool: api }');
+    const dir = await project({
+      'swas.yaml': goodConfig,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': runbook,
+    });
+    expect(await problems(dir)).toEqual([
+      `${dir}/runbooks/r.yml:11:13: steps[3].with.pool: pool "api" is not served by any load balancer in swas.yaml (known: web)`,
+    ]);
+  });
+
+  it('rejects bad PromQL through the injected checker, at the expr line', async () => {
+    const dir = await project({
+      'swas.yaml': goodConfig,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': goodRunbook,
+    });
+    await expect(
+      loadConfig(join(dir, 'swas.yaml'), {
+        env: {},
+        checkExpression: (e) => (e === 'up == 0' ? { message: 'bad' } : null),
+      }),
+    ).rejects.toThrow(/rules\/a.yml:6:9: groups\[0\].rules\[0\].expr: group "web", alert "MemberDown": bad/);
+  });
+
+  it('reports a rule-file pattern that matches nothing, and a rule without alert or record', async () => {
+    const dir = await project({
+      'swas.yaml': 'rules:\n  files: [nothing/*.yml, r.yml]\n',
+      'r.yml': 'groups:\n  - name: g\n    rules:\n      - expr: up\n',
+    });
+    const found = await problems(dir);
+    expect(found[0]).toMatch(/swas.yaml:2:\d+: rules.files\[0\]: "nothing\/\*.yml" matches no file/);
+    expect(found[1]).toMatch(/r.yml:4:9: groups\[0\].rules\[0\]: a rule has either `alert:`/);
+  });
+
+  it('warns, without failing, about a runbook whose alert no rule defines', async () => {
+    const runbook = goodRunbook.replace('alert: MemberDown', 'alert: FromAlertmanager');
+    const dir = await project({
+      'swas.yaml': goodConfig,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': runbook,
+    });
+    const loaded = await loadConfig(join(dir, 'swas.yaml'), { env: {} });
+    expect(loaded.warnings.map((w) => w.message)).toEqual([
+      'no rule defines alert "FromAlertmanager"; this runbook runs only for alerts that arrive from elsewhere',
+    ]);
+  });
+
+  it('rejects template expressions it cannot expand', async () => {
+    const runbook = goodRunbook.replace("'{{ $labels.member }}'", "'{{ .Labels.member }}'");
+    const dir = await project({
+      'swas.yaml': goodConfig,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': runbook,
+    });
+    expect((await problems(dir))[0]).toMatch(/r.yml:4:\d+: target.member: unsupported template expression/);
+  });
+});

@@ -1,0 +1,290 @@
+import { dirname, resolve } from 'node:path';
+import { checkTemplate } from '../core/index.js';
+import { ConfigError, type ConfigIssue } from './ConfigError.js';
+import { readEnvOverrides } from './envOverrides.js';
+import { expandFilePatterns } from './files.js';
+import { ruleFileSchema, type RuleFile } from './ruleFile.js';
+import { runbookSchema, type RunbookConfig } from './runbookFile.js';
+import { swasConfigSchema, type SwasConfig } from './swasConfig.js';
+import { loadYamlFile } from './validate.js';
+import type { YamlSource } from './yamlSource.js';
+
+/** Checks one PromQL expression; returns null when it parses, else a message (with its column). */
+export type ExpressionChecker = (expr: string) => { message: string } | null;
+
+/** A rule file as loaded, with the file it came from. */
+export interface LoadedRuleFile {
+  readonly file: string;
+  readonly groups: RuleFile['groups'];
+}
+
+/** A runbook as loaded, with the file it came from. */
+export interface LoadedRunbook {
+  readonly file: string;
+  readonly runbook: RunbookConfig;
+}
+
+/** Everything the server runs from: swas.yaml and the rule and runbook files it names. */
+export interface LoadedConfig {
+  readonly file: string;
+  readonly dir: string;
+  readonly config: SwasConfig;
+  readonly ruleFiles: readonly LoadedRuleFile[];
+  readonly runbooks: readonly LoadedRunbook[];
+  /** Problems that do not stop start-up (e.g. a runbook for an alert no rule defines). */
+  readonly warnings: readonly ConfigIssue[];
+}
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Validates PromQL in rules and runbooks; the composition root passes the PromQL parser. */
+  readonly checkExpression?: ExpressionChecker;
+}
+
+/** Loads and cross-checks the whole configuration; throws {@link ConfigError} listing every problem. */
+export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const path = resolve(file);
+  const dir = dirname(path);
+  const env = readEnvOverrides(options.env ?? process.env, Object.keys(swasConfigSchema.shape));
+  if (env.issues.length > 0) throw new ConfigError(env.issues);
+  const main = await loadYamlFile(path, swasConfigSchema, env.overrides);
+  if (!main.ok) throw new ConfigError(main.issues);
+  const config = main.value;
+  const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  const check = options.checkExpression ?? (() => null);
+
+  const ruleFiles: LoadedRuleFile[] = [];
+  for (const { file: ruleFile, value, source } of await loadAll(
+    dir,
+    config.rules.files,
+    'rules.files',
+    main.source,
+    ruleFileSchema,
+    issues,
+  )) {
+    checkRuleFile(value, source, check, issues);
+    ruleFiles.push({ file: ruleFile, groups: value.groups });
+  }
+  const runbooks: LoadedRunbook[] = [];
+  for (const { file: runbookFile, value, source } of await loadAll(
+    dir,
+    config.runbooks.files,
+    'runbooks.files',
+    main.source,
+    runbookSchema,
+    issues,
+  )) {
+    checkRunbook(value, source, config, check, issues);
+    runbooks.push({ file: runbookFile, runbook: value });
+  }
+  checkCrossReferences(config, main.source, ruleFiles, runbooks, issues, warnings);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { file: path, dir, config, ruleFiles, runbooks, warnings };
+}
+
+async function loadAll<T>(
+  dir: string,
+  patterns: readonly string[],
+  field: string,
+  mainSource: YamlSource,
+  schema: Parameters<typeof loadYamlFile>[1] & { _zod: { output: T } },
+  issues: ConfigIssue[],
+): Promise<{ file: string; value: T; source: YamlSource }[]> {
+  const out: { file: string; value: T; source: YamlSource }[] = [];
+  const expanded = await expandFilePatterns(dir, patterns);
+  for (const [index, { pattern, files }] of expanded.entries()) {
+    if (files.length === 0) {
+      const pos = mainSource.locate(
+        field
+          .split('.')
+          .concat(String(index))
+          .map((k) => (/^\d+$/.test(k) ? Number(k) : k)),
+      );
+      issues.push({
+        file: mainSource.file,
+        line: pos?.line ?? null,
+        column: pos?.column ?? null,
+        field: `${field}[${index}]`,
+        message: `"${pattern}" matches no file`,
+      });
+    }
+    for (const file of files) {
+      const loaded = await loadYamlFile(file, schema);
+      if (loaded.ok) out.push({ file, value: loaded.value, source: loaded.source });
+      else issues.push(...loaded.issues);
+    }
+  }
+  return out;
+}
+
+function issueAt(source: YamlSource, path: (string | number)[], field: string, message: string): ConfigIssue {
+  const pos = source.locate(path);
+  return { file: source.file, line: pos?.line ?? null, column: pos?.column ?? null, field, message };
+}
+
+function checkRuleFile(
+  file: RuleFile,
+  source: YamlSource,
+  check: ExpressionChecker,
+  issues: ConfigIssue[],
+): void {
+  const seenGroups = new Set<string>();
+  file.groups.forEach((group, g) => {
+    if (seenGroups.has(group.name)) {
+      issues.push(
+        issueAt(
+          source,
+          ['groups', g, 'name'],
+          `groups[${g}].name`,
+          `group "${group.name}" is defined twice in this file`,
+        ),
+      );
+    }
+    seenGroups.add(group.name);
+    group.rules.forEach((rule, r) => {
+      const problem = check(rule.expr);
+      const label = 'alert' in rule ? `alert "${rule.alert}"` : `record "${rule.record}"`;
+      if (problem !== null) {
+        issues.push(
+          issueAt(
+            source,
+            ['groups', g, 'rules', r, 'expr'],
+            `groups[${g}].rules[${r}].expr`,
+            `group "${group.name}", ${label}: ${problem.message}`,
+          ),
+        );
+      }
+    });
+  });
+}
+
+function checkRunbook(
+  runbook: RunbookConfig,
+  source: YamlSource,
+  config: SwasConfig,
+  check: ExpressionChecker,
+  issues: ConfigIssue[],
+): void {
+  for (const [key, value] of Object.entries(runbook.target)) {
+    const problem = checkTemplate(value);
+    if (problem !== null) issues.push(issueAt(source, ['target', key], `target.${key}`, problem));
+  }
+  const pools = new Set(config.load_balancers.flatMap((lb) => lb.pools));
+  runbook.steps.forEach((step, i) => {
+    const at = (field: string, message: string) =>
+      issues.push(issueAt(source, ['steps', i, ...field.split('.')], `steps[${i}].${field}`, message));
+    for (const [key, value] of Object.entries(step.with)) {
+      if (typeof value === 'string' && key !== 'expr') {
+        const problem = checkTemplate(value);
+        if (problem !== null) at(`with.${key}`, problem);
+      }
+    }
+    if (step.action.startsWith('lb.')) {
+      const pool = 'pool' in step.with ? step.with.pool : undefined;
+      if (config.load_balancers.length === 0)
+        at('action', `${step.action} needs a load balancer, but load_balancers is empty in swas.yaml`);
+      else if (pool === undefined && runbook.target.pool === undefined)
+        at('with.pool', `${step.action} needs a pool: set with.pool or target.pool`);
+      else if (pool !== undefined && !pool.includes('{{') && !pools.has(pool))
+        at(
+          'with.pool',
+          `pool "${pool}" is not served by any load balancer in swas.yaml (known: ${[...pools].join(', ') || 'none'})`,
+        );
+      const member = 'member' in step.with ? step.with.member : undefined;
+      if (member === undefined && runbook.target.member === undefined)
+        at('with.member', `${step.action} needs a member: set with.member or target.member`);
+    }
+    if (step.action.startsWith('service.')) {
+      const service = 'service' in step.with ? step.with.service : undefined;
+      if (service === undefined && runbook.target.member === undefined)
+        at('with.service', `${step.action} needs a service: set with.service or target.member`);
+      else if (service !== undefined && !service.includes('{{') && config.services[service] === undefined)
+        at('with.service', `service "${service}" is not declared under services: in swas.yaml`);
+      const verb = step.action.slice('service.'.length) as 'restart' | 'start' | 'stop';
+      const anyDeclares = Object.values(config.services).some((s) => s[verb] !== undefined);
+      if (!anyDeclares)
+        at('action', `${step.action} needs a "${verb}" command, but no service in swas.yaml declares one`);
+    }
+    if (step.action === 'wait.until') {
+      const problem = check(step.with.expr.replace(/\{\{[^}]*\}\}/g, 'x'));
+      if (problem !== null) at('with.expr', problem.message);
+    }
+  });
+}
+
+function checkCrossReferences(
+  config: SwasConfig,
+  source: YamlSource,
+  ruleFiles: readonly LoadedRuleFile[],
+  runbooks: readonly LoadedRunbook[],
+  issues: ConfigIssue[],
+  warnings: ConfigIssue[],
+): void {
+  const unique = (values: string[], path: (i: number) => (string | number)[], what: string) => {
+    const seen = new Set<string>();
+    values.forEach((v, i) => {
+      if (seen.has(v))
+        issues.push(
+          issueAt(source, path(i), path(i).join('.'), `${what} "${v}" is used twice; names must be unique`),
+        );
+      seen.add(v);
+    });
+  };
+  unique(
+    config.scrape_configs.map((s) => s.job_name),
+    (i) => ['scrape_configs', i, 'job_name'],
+    'job_name',
+  );
+  unique(
+    config.load_balancers.map((s) => s.name),
+    (i) => ['load_balancers', i, 'name'],
+    'load balancer name',
+  );
+  unique(
+    config.notify.webhooks.map((s) => s.name),
+    (i) => ['notify', 'webhooks', i, 'name'],
+    'webhook name',
+  );
+  config.scrape_configs.forEach((job, i) => {
+    const interval = job.scrape_interval ?? config.scrape.interval;
+    if (job.scrape_timeout !== undefined && job.scrape_timeout > interval) {
+      issues.push(
+        issueAt(
+          source,
+          ['scrape_configs', i, 'scrape_timeout'],
+          `scrape_configs[${i}].scrape_timeout`,
+          'must not be longer than the scrape interval',
+        ),
+      );
+    }
+  });
+  const alerts = new Set(
+    ruleFiles.flatMap((f) =>
+      f.groups.flatMap((g) => g.rules.flatMap((r) => ('alert' in r ? [r.alert] : []))),
+    ),
+  );
+  const names = new Set<string>();
+  for (const { file, runbook } of runbooks) {
+    if (names.has(runbook.name))
+      issues.push({
+        file,
+        line: null,
+        column: null,
+        field: 'name',
+        message: `runbook "${runbook.name}" is defined in more than one file`,
+      });
+    names.add(runbook.name);
+    for (const alert of runbook.trigger.alert.filter((a) => !alerts.has(a))) {
+      warnings.push({
+        file,
+        line: null,
+        column: null,
+        field: 'trigger.alert',
+        message: `no rule defines alert "${alert}"; this runbook runs only for alerts that arrive from elsewhere`,
+      });
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { commandArgv, duration, hostPort, labelSet, name } from './schemaParts.js';
+
+const staticConfig = z.strictObject({
+  targets: z.array(hostPort).min(1).describe('host:port of each target'),
+  labels: labelSet.default({}).describe('labels added to every series of these targets'),
+});
+
+const scrapeConfig = z.strictObject({
+  job_name: name.describe('the `job` label of the series scraped'),
+  scrape_interval: duration({ min: 1000 })
+    .optional()
+    .describe('how often to scrape; defaults to scrape.interval'),
+  scrape_timeout: duration({ min: 100 })
+    .optional()
+    .describe('per-scrape timeout; defaults to scrape.timeout, capped at the interval'),
+  metrics_path: z.string().startsWith('/').default('/metrics'),
+  scheme: z.enum(['http', 'https']).default('http'),
+  honor_labels: z
+    .boolean()
+    .default(false)
+    .describe('keep scraped labels that clash with target labels (else they become exported_*)'),
+  sample_limit: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('fail a scrape with more samples than this; 0 = no limit'),
+  body_size_limit_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(50 * 1024 * 1024),
+  static_configs: z.array(staticConfig).min(1),
+});
+
+const webhook = z.strictObject({
+  name: name,
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  headers: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('extra headers; values are secrets and never logged'),
+  timeout: duration({ min: 100 }).prefault('5s'),
+  retries: z
+    .number()
+    .int()
+    .min(0)
+    .max(20)
+    .default(3)
+    .describe('attempts after the first, with exponential backoff'),
+  events: z
+    .array(z.enum(['incident.opened', 'incident.escalated', 'incident.resolved', 'incident.acknowledged']))
+    .default(['incident.opened', 'incident.escalated', 'incident.resolved'])
+    .describe('which incident events this webhook receives'),
+});
+
+const haproxy = z.strictObject({
+  name: name,
+  type: z.literal('haproxy'),
+  socket: z
+    .string()
+    .min(1)
+    .describe('HAProxy runtime API: a unix socket path or host:port (`stats socket … level admin`)'),
+  timeout: duration({ min: 100 }).prefault('2s'),
+  pools: z.array(name).min(1).describe('the HAProxy backends swas may act on'),
+});
+
+const service = z.strictObject({
+  restart: commandArgv.optional().describe('argv that restarts the service (no shell)'),
+  start: commandArgv.optional(),
+  stop: commandArgv.optional(),
+  timeout: duration({ min: 100 }).prefault('1m').describe('how long one command may run before it is killed'),
+});
+
+/** The schema of swas.yaml, the server's configuration file. */
+export const swasConfigSchema = z.strictObject({
+  server: z
+    .strictObject({
+      listen: hostPort.default('127.0.0.1:7927').describe('address the HTTP API and UI bind to'),
+      external_url: z.url().optional().describe('URL people use to reach swas; used in notification links'),
+      shutdown_timeout: duration()
+        .prefault('30s')
+        .describe('how long SIGTERM waits for in-flight steps before parking runs'),
+    })
+    .prefault({}),
+  data_dir: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('where the state database lives (relative to the config file)'),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+      format: z
+        .enum(['auto', 'json', 'pretty'])
+        .default('auto')
+        .describe('auto: pretty on a terminal, JSON lines otherwise'),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      url: z
+        .string()
+        .optional()
+        .describe('sqlite:<path> (default <data_dir>/swas.db) or postgres://…; a secret'),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      retention: duration({ min: 60_000 })
+        .prefault('6h')
+        .describe('how long the in-memory store keeps samples'),
+    })
+    .prefault({}),
+  scrape: z
+    .strictObject({
+      interval: duration({ min: 1000 }).prefault('15s'),
+      timeout: duration({ min: 100 }).prefault('10s'),
+    })
+    .prefault({}),
+  scrape_configs: z.array(scrapeConfig).default([]),
+  rules: z
+    .strictObject({
+      evaluation_interval: duration({ min: 1000 }).prefault('15s'),
+      files: z
+        .array(z.string())
+        .default([])
+        .describe('rule files or globs (Prometheus format), relative to this file'),
+    })
+    .prefault({}),
+  runbooks: z
+    .strictObject({
+      files: z.array(z.string()).default([]).describe('runbook files or globs, relative to this file'),
+    })
+    .prefault({}),
+  incidents: z
+    .strictObject({
+      group_by: z.array(z.string()).default(['alertname']).describe('alert labels that make one incident'),
+    })
+    .prefault({}),
+  load_balancers: z.array(haproxy).default([]),
+  services: z.record(name, service).default({}).describe('how to restart, start and stop services by name'),
+  notify: z
+    .strictObject({
+      webhooks: z.array(webhook).default([]),
+    })
+    .prefault({}),
+});
+
+/** swas.yaml after validation and defaults: durations in ms. */
+export type SwasConfig = z.output<typeof swasConfigSchema>;
+
+/** Paths of config values that are secrets: redacted in logs, API responses and bundles. */
+export const SECRET_FIELDS: readonly string[] = ['store.url', 'notify.webhooks[].headers'];
