@@ -73,13 +73,19 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
   return handle;
 }
 
-async function launch(binary: string, configPath: string, socketPath: string, dir: string): Promise<ChildProcess> {
+async function launch(
+  binary: string,
+  configPath: string,
+  socketPath: string,
+  dir: string,
+): Promise<ChildProcess> {
   const { openSync } = await import('node:fs');
   const log = openSync(join(dir, 'haproxy.log'), 'a');
   const child = spawn(binary, ['-db', '-f', configPath], { stdio: ['ignore', log, log] });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`HAProxy exited with code ${child.exitCode}; see ${dir}/haproxy.log`);
+    if (child.exitCode !== null)
+      throw new Error(`HAProxy exited with code ${child.exitCode}; see ${dir}/haproxy.log`);
     if (existsSync(socketPath) && (await socketAnswers(socketPath))) return child;
     await sleep(50);
   }

@@ -30,11 +30,9 @@ export function duration(options: { min?: number; max?: number } = {}) {
 const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** A Prometheus label name. */
-export const labelName = z
-  .string()
-  .regex(labelNamePattern, {
-    message: 'a label name starts with a letter or _ and holds only letters, digits and _',
-  });
+export const labelName = z.string().regex(labelNamePattern, {
+  message: 'a label name starts with a letter or _ and holds only letters, digits and _',
+});
 
 /** A label set: valid names to string values. */
 export const labelSet = z.record(labelName, z.string());

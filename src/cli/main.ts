@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../server/index.js';
+import { EXIT, reportError } from './common.js';
+import { registerIncident } from './incident.js';
+import { registerRunbook } from './runbook.js';
+import { registerToken } from './token.js';
+import { registerUp } from './up.js';
+
+/** Builds the `swas` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('swas')
+    .description('swas, the Sleep Well Admin System: watches, decides, repairs, and pages only when it must')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .showHelpAfterError('(run swas --help for usage)');
+  registerUp(program);
+  registerToken(program);
+  registerIncident(program);
+  registerRunbook(program);
+  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns its exit code: 0 ok, 1 failure, 2 usage or configuration error. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.ok;
+      return EXIT.usage;
+    }
+    return reportError(error);
+  }
+}
+
+process.exitCode = await runCli(process.argv.slice(2));

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { callApi, withApiOptions, type ApiOptions } from './apiClient.js';
+import { printRows } from './common.js';
+
+/** `swas runbook list|runs`, through the API. */
+export function registerRunbook(program: Command): void {
+  const runbook = program.command('runbook').description('runbooks and their runs');
+
+  withApiOptions(runbook.command('list').description('loaded runbooks')).action(
+    async (options: ApiOptions) => {
+      const { runbooks } = await callApi<{
+        runbooks: { name: string; trigger: { alert: string }; steps: { action: string }[]; file: string }[];
+      }>(options, 'GET', '/api/v1/runbooks');
+      printRows(
+        runbooks.map((r) => ({
+          name: r.name,
+          alert: r.trigger.alert,
+          steps: r.steps.map((s) => s.action).join(' → '),
+          file: r.file,
+        })),
+        ['name', 'alert', 'steps', 'file'],
+        options.json === true,
+      );
+    },
+  );
+
+  withApiOptions(runbook.command('runs').description('recent runs, newest first'))
+    .option('--status <status>', 'pending | running | parked | succeeded | failed | cancelled')
+    .action(async (options: ApiOptions & { status?: string }) => {
+      const query = options.status ? `?status=${encodeURIComponent(options.status)}` : '';
+      const { runs } = await callApi<{
+        runs: {
+          id: string;
+          runbook: string;
+          status: string;
+          target: Record<string, string>;
+          incidentId: number | null;
+          error: string | null;
+        }[];
+      }>(options, 'GET', `/api/v1/runs${query}`);
+      printRows(
+        runs.map((r) => ({ ...r, target: Object.values(r.target).join('/') })),
+        ['id', 'runbook', 'status', 'target', 'incidentId', 'error'],
+        options.json === true,
+      );
+    });
+}

@@ -1,0 +1,1 @@
+export { IncidentManager, type IncidentManagerOptions } from './IncidentManager.js';

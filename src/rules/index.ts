@@ -1,0 +1,14 @@
+export {
+  RuleManager,
+  type AlertChange,
+  type AlertStatePort,
+  type RuleHealth,
+  type RuleManagerOptions,
+} from './RuleManager.js';
+export {
+  compileRuleGroups,
+  type AlertingRule,
+  type RecordingRule,
+  type RuleGroupSpec,
+} from './ruleGroups.js';
+export { alertFingerprint } from './alertInstances.js';

@@ -1,0 +1,241 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { loadConfig, type LoadedConfig } from '../config/index.js';
+import { errorMessage } from '../core/index.js';
+import { IncidentManager } from '../incidents/index.js';
+import { ScrapeManager } from '../ingest/index.js';
+import type { LoadBalancer } from '../lb/index.js';
+import { Notifier } from '../paging/index.js';
+import { EmbeddedPromqlQuery } from '../promql/index.js';
+import { compileRuleGroups, RuleManager } from '../rules/index.js';
+import { RunExecutor, type ServiceControl } from '../runbooks/index.js';
+import { openStateStore, type StateStore } from '../store/index.js';
+import { MemorySeriesStore } from '../tsdb/index.js';
+import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
+import { loadBalancersFrom, scrapeTargetsFrom, serviceControlFrom, webhooksFrom } from './fromConfig.js';
+import { buildHttpApp } from './http.js';
+import { VERSION } from './version.js';
+
+/** Where the server is in its life; `/-/ready` answers 200 only while `running`. */
+export type ServerLifecycle = 'starting' | 'running' | 'draining' | 'stopped';
+
+/** Options for {@link SwasServer.start}. */
+export interface SwasServerOptions {
+  readonly loaded: LoadedConfig;
+  /** The data directory (absolute); overrides `data_dir` from the config. */
+  readonly dataDir: string;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** The parts of a running server that routes read. */
+export interface ServerParts {
+  readonly store: StateStore;
+  readonly series: MemorySeriesStore;
+  readonly query: EmbeddedPromqlQuery;
+  readonly scrape: ScrapeManager;
+  readonly rules: RuleManager;
+  readonly executor: RunExecutor;
+  readonly incidents: IncidentManager;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly now: () => number;
+  loadBalancers(): readonly LoadBalancer[];
+  lifecycle(): ServerLifecycle;
+  config(): LoadedConfig;
+  reload(): Promise<{ ok: true } | { ok: false; error: string }>;
+}
+
+/** The composition root: wires store, metrics, rules, incidents, runbooks and paging, and serves the API. */
+export class SwasServer {
+  private state: ServerLifecycle = 'starting';
+  private app: FastifyInstance | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    private loaded: LoadedConfig,
+    readonly parts: ServerParts,
+    private readonly notifier: Notifier,
+  ) {}
+
+  /** Opens the store, restores state, resumes unfinished runs and starts serving. */
+  static async start(options: SwasServerOptions): Promise<SwasServer> {
+    const { loaded, logger } = options;
+    const now = options.now ?? Date.now;
+    const config = loaded.config;
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'swas_' });
+    const store = await openStateStore({ url: config.store.url, dataDir: options.dataDir });
+    const series = new MemorySeriesStore();
+    const query = EmbeddedPromqlQuery.create({ reader: series });
+    const scrape = ScrapeManager.create({ appender: series, now, logger });
+
+    // Late-bound holders let config reload swap load balancers and services under running steps.
+    let lbs = loadBalancersFrom(config);
+    let services = serviceControlFrom(config);
+    const swap = {
+      lbs: { forPool: (pool: string) => lbs.directory.forPool(pool) },
+      services: {
+        has: (s: string, v: 'restart' | 'start' | 'stop') => services.has(s, v),
+        run: (...a: Parameters<ServiceControl['run']>) => services.run(...a),
+      },
+    };
+    let incidents: IncidentManager | null = null;
+    const notifier = new Notifier(
+      webhooksFrom(config, { userAgent: `swas/${VERSION}`, now }),
+      (n, r) => incidents?.recordDelivery(n, r) ?? Promise.resolve(),
+      logger,
+    );
+    const executor = RunExecutor.create({
+      runs: store.runs,
+      services: {
+        lbs: swap.lbs,
+        services: swap.services,
+        query,
+        audit: auditFromStore(store, now),
+        now,
+        pollMs: 500,
+      },
+      observer: (event) => incidents?.handleRunEvent(event) ?? Promise.resolve(),
+      logger,
+    });
+    executor.setRunbooks(loaded.runbooks.map((r) => r.runbook));
+    incidents = IncidentManager.create({
+      incidents: store.incidents,
+      timeline: store.timeline,
+      runs: store.runs,
+      executor,
+      notifier,
+      groupBy: config.incidents.group_by,
+      logger,
+      now,
+      externalUrl: config.server.external_url ?? `http://${config.server.listen}`,
+    });
+    const incidentManager = incidents;
+    const rules = RuleManager.create({
+      query,
+      appender: series,
+      alertState: alertStateFromStore(store),
+      onAlertChange: (c) => incidentManager.handleAlertChange(c),
+      logger,
+      registry,
+      now,
+    });
+
+    let server: SwasServer | null = null;
+    const parts: ServerParts = {
+      store,
+      series,
+      query,
+      scrape,
+      rules,
+      executor,
+      incidents,
+      registry,
+      logger,
+      now,
+      loadBalancers: () => lbs.all,
+      lifecycle: () => server?.state ?? 'starting',
+      config: () => server?.loaded ?? loaded,
+      reload: () =>
+        server ? server.reload() : Promise.resolve({ ok: false as const, error: 'still starting' }),
+    };
+    server = new SwasServer(loaded, parts, notifier);
+    const restored = await rules.restore();
+    await incidents.restore(rules.activeAlerts());
+    await rules.setGroups(compileRuleGroups(loaded.ruleFiles, config.rules.evaluation_interval));
+    const resumed = await executor.resumeUnfinished();
+    logger.info({ alerts: restored, runs: resumed, store: store.dialect }, 'state restored');
+
+    server.app = await buildHttpApp(parts);
+    const [host, port] = splitListen(config.server.listen);
+    await server.app.listen({ host, port });
+    scrape.setTargets(scrapeTargetsFrom(config));
+    scrape.start();
+    rules.start();
+    server.retentionTimer = setInterval(() => series.deleteBefore(now() - config.metrics.retention), 60_000);
+    server.retentionTimer.unref();
+    // Swapping holders on reload needs the mutable bindings above.
+    server.rebind = (next) => {
+      lbs = loadBalancersFrom(next);
+      services = serviceControlFrom(next);
+      notifier.setChannels(webhooksFrom(next, { userAgent: `swas/${VERSION}`, now }));
+    };
+    server.state = 'running';
+    logger.info({ url: server.url, version: VERSION }, 'swas is running');
+    return server;
+  }
+
+  private rebind: (config: LoadedConfig['config']) => void = () => undefined;
+
+  /** The base URL the API listens on. */
+  get url(): string {
+    return `http://${this.loaded.config.server.listen}`;
+  }
+
+  get lifecycle(): ServerLifecycle {
+    return this.state;
+  }
+
+  /**
+   * Re-reads the config files. An invalid new config is rejected and the old one keeps running; listen
+   * address, data directory and store changes need a restart and are reported.
+   */
+  async reload(): Promise<{ ok: true } | { ok: false; error: string }> {
+    let next: LoadedConfig;
+    try {
+      next = await loadConfig(this.loaded.file, { checkExpression });
+    } catch (error) {
+      this.parts.logger.error(
+        { error: errorMessage(error) },
+        'config reload rejected; the previous config keeps running',
+      );
+      return { ok: false, error: errorMessage(error) };
+    }
+    const { config } = next;
+    const old = this.loaded.config;
+    if (
+      config.server.listen !== old.server.listen ||
+      config.store.url !== old.store.url ||
+      config.data_dir !== old.data_dir
+    ) {
+      this.parts.logger.warn('server.listen, store.url and data_dir changes take effect at the next restart');
+    }
+    this.rebind(config);
+    this.parts.executor.setRunbooks(next.runbooks.map((r) => r.runbook));
+    await this.parts.rules.setGroups(compileRuleGroups(next.ruleFiles, config.rules.evaluation_interval));
+    this.parts.scrape.setTargets(scrapeTargetsFrom(config));
+    this.loaded = next;
+    this.parts.logger.info({ file: next.file }, 'config reloaded');
+    return { ok: true };
+  }
+
+  /** Graceful shutdown: stop detecting, let steps in flight finish or park them, flush notifications, close. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { logger, rules, scrape, executor, store } = this.parts;
+    this.state = 'draining';
+    logger.info('swas is draining: no new runs; steps in flight finish or park');
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await rules.stop();
+    await scrape.stop();
+    this.parts.incidents.stop();
+    await executor.shutdown(this.loaded.config.server.shutdown_timeout);
+    await this.notifier.drain(5000);
+    await this.app?.close();
+    await store.close();
+    this.state = 'stopped';
+    logger.info('swas stopped');
+  }
+}
+
+function splitListen(listen: string): [string, number] {
+  const index = listen.lastIndexOf(':');
+  return [listen.slice(0, index).replace(/^\[|\]$/g, ''), Number(listen.slice(index + 1))];
+}

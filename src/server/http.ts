@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { fastify, type FastifyInstance } from 'fastify';
+import { createAuthHook } from './auth.js';
+import { errorHandler } from './httpErrors.js';
+import { healthRoutes } from './routes/healthRoutes.js';
+import { incidentRoutes } from './routes/incidentRoutes.js';
+import { prometheusRoutes } from './routes/prometheusRoutes.js';
+import { runRoutes } from './routes/runRoutes.js';
+import type { ServerParts } from './SwasServer.js';
+
+const UI_FILES: Record<string, string> = {
+  '/': 'index.html',
+  '/ui/app.js': 'app.js',
+  '/ui/style.css': 'style.css',
+};
+const CONTENT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
+
+/** Builds the HTTP app: auth on every route but health and the static page, JSON errors, all routes. */
+export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance> {
+  const app = fastify({ logger: false, bodyLimit: 1024 * 1024, disableRequestLogging: true });
+  app.setErrorHandler(errorHandler(parts.logger));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({
+      error: { code: 'SWAS-API-404', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+    });
+  });
+  app.addHook(
+    'onRequest',
+    createAuthHook({ tokens: parts.store.tokens, logger: parts.logger, now: parts.now }),
+  );
+  app.addHook('onResponse', (request, reply, done) => {
+    parts.logger.debug(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'http request',
+    );
+    done();
+  });
+  healthRoutes(app, parts);
+  prometheusRoutes(app, parts);
+  incidentRoutes(app, parts);
+  runRoutes(app, parts);
+  for (const [url, file] of Object.entries(UI_FILES)) {
+    const path = new URL(`../../ui/${file}`, import.meta.url);
+    app.get(url, { config: { role: 'public' } }, async (_request, reply) => {
+      const type = CONTENT_TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream';
+      return reply
+        .type(type)
+        .header('cache-control', 'no-cache')
+        .send(await readFile(path));
+    });
+  }
+  await app.ready();
+  return app;
+}
