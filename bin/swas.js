@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, URL */
 // The installed `swas` command: runs the compiled CLI (built by `npm run build`, which `npm ci` runs).
 import { existsSync } from 'node:fs';
 

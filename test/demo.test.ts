@@ -132,7 +132,7 @@ describe('demo: crash a member under load', () => {
     const events = demo.notifications
       .filter((n) => n.incident.id === resolved.incident.id)
       .map((n) => n.event);
-    await eventually('the resolve notification', async () =>
+    await eventually('the resolve notification', () =>
       demo.notifications.some((n) => n.event === 'incident.resolved'),
     );
     expect(events[0]).toBe('incident.opened');

@@ -102,7 +102,10 @@ ${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
     const e = RunExecutor.create({
       runs: store.runs,
       services,
-      observer: async (ev) => void events.push(ev),
+      observer: (ev) => {
+        events.push(ev);
+        return Promise.resolve();
+      },
       logger,
       abortGraceMs: 500,
     });

@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/ports.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
@@ -112,7 +114,7 @@ steps:
     );
     expect(kinds.indexOf('alert.firing')).toBeLessThan(kinds.indexOf('step.failed'));
 
-    const escalation = await eventually('the escalation webhook', async () =>
+    const escalation = await eventually('the escalation webhook', () =>
       receiver.received.find((n) => n.event === 'incident.escalated'),
     );
     expect(escalation).toMatchObject({ urgency: 'high', incident: { id: incident.id } });
@@ -180,5 +182,83 @@ steps:
     expect(String(metrics.body)).toContain('swas_rule_evaluations_total');
     const verify = await swas.get('/api/v1/audit/verify', admin);
     expect(verify.body).toMatchObject({ ok: true });
+  });
+
+  it('reloads a valid config, and rejects an invalid one while the old one keeps running', async () => {
+    const ruleNames = async () => {
+      const { body } = await swas.get('/api/v1/rules', admin);
+      return (body as { data: { groups: { rules: { name: string }[] }[] } }).data.groups.flatMap((g) =>
+        g.rules.map((r) => r.name),
+      );
+    };
+    const rules = join(tmp.dir, 'rules.yml');
+    await writeFile(
+      rules,
+      `${await readFile(rules, 'utf8')}      - alert: AddedByReload\n        expr: vector(1)\n`,
+    );
+    expect((await swas.post('/-/reload', admin)).status).toBe(200);
+    expect(await ruleNames()).toContain('AddedByReload');
+
+    const config = join(tmp.dir, 'swas.yaml');
+    const good = await readFile(config, 'utf8');
+    await writeFile(config, good.replace('evaluation_interval: 1s', 'evaluation_interval: soon'));
+    const rejected = await swas.post('/-/reload', admin);
+    expect(rejected.status).toBe(400);
+    expect(JSON.stringify(rejected.body)).toMatch(
+      /swas.yaml:\d+:\d+: rules.evaluation_interval: \\"soon\\" is not a duration/,
+    );
+    expect(await ruleNames()).toContain('AddedByReload');
+    expect((await swas.get('/-/ready', null)).status).toBe(200);
+    await writeFile(config, good);
+  });
+});
+
+describe('swas server: a run that does not fix the problem', () => {
+  it('escalates when a run succeeded but its alert is still firing afterwards', async () => {
+    const tmp = await makeTempDir('still-firing');
+    const receiver = await startWebhookReceiver();
+    const swas = await startTestServer(
+      tmp.dir,
+      `scrape_configs:
+  - job_name: app
+    scrape_interval: 1s
+    scrape_timeout: 500ms
+    static_configs:
+      - targets: ['127.0.0.1:${await freePort()}']
+        labels: { member: app-1 }
+rules:
+  evaluation_interval: 1s
+  files: [rules.yml]
+runbooks:
+  files: [runbook.yml]
+incidents:
+  still_firing_after_run: 1s
+services:
+  app-1:
+    restart: [/bin/true]
+notify:
+  webhooks:
+    - name: ops
+      url: ${receiver.url}
+`,
+      {
+        'rules.yml':
+          'groups:\n  - name: app\n    interval: 1s\n    rules:\n      - alert: AppDown\n        expr: up == 0\n',
+        'runbook.yml':
+          "name: restart-app\ntrigger: { alert: AppDown }\ntarget: { member: '{{ $labels.member }}' }\nsteps:\n  - action: service.restart\n",
+      },
+    );
+    try {
+      const escalation = await eventually('an escalation', () =>
+        receiver.received.find((n) => n.event === 'incident.escalated'),
+      );
+      expect(escalation.urgency).toBe('high');
+      expect(escalation.reason).toBe('runbook restart-app succeeded, but 1 alert is still firing 1 s later');
+      expect(receiver.received.map((n) => n.event)).toEqual(['incident.opened', 'incident.escalated']);
+    } finally {
+      await swas.stop();
+      await receiver.stop();
+      await tmp.remove();
+    }
   });
 });

@@ -66,12 +66,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   let receiver: Server | null = null;
   let swas: ChildProcess | null = null;
   try {
-    const demo: Partial<Demo> & { onNotification: (n: ReceivedNotification) => void } = {
-      onNotification: () => undefined,
-    };
+    let demo: Demo | null = null;
     const hook = await startReceiver((n) => {
       notifications.push(n);
-      demo.onNotification(n);
+      demo?.onNotification(n);
     });
     receiver = hook.server;
     const swasPort = options.swasPort ?? 7927;
@@ -86,28 +84,32 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const token = (JSON.parse(created.stdout) as { token: string }).token;
     const swasLog = join(options.dir, 'swas.log');
     const log = createWriteStream(swasLog, { flags: 'a' });
-    swas = spawn(process.execPath, swasArgv(['up', '--config', configFile, '--log-format', 'json']), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    swas.stdout?.pipe(log);
-    swas.stderr?.pipe(log);
+    const running = spawn(
+      process.execPath,
+      swasArgv(['up', '--config', configFile, '--log-format', 'json']),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    swas = running;
+    running.stdout.pipe(log);
+    running.stderr.pipe(log);
     const swasUrl = `http://127.0.0.1:${swasPort}`;
-    await waitReady(swasUrl, swas, swasLog);
-    const running = swas;
-    const server = receiver;
-    return Object.assign(demo, {
+    await waitReady(swasUrl, running, swasLog);
+    const server = hook.server;
+    demo = {
       fleet,
       swasUrl,
       token,
       swas: running,
       swasLog,
       notifications,
+      onNotification: () => undefined,
       async stop() {
         await stopChild(running);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await fleet.stop();
       },
-    }) as Demo;
+    };
+    return demo;
   } catch (error) {
     if (swas) await stopChild(swas);
     receiver?.close();

@@ -70,7 +70,7 @@ export function printRows(
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '-';
     if (typeof v === 'string') return v;
-    return typeof v === 'object' ? JSON.stringify(v) : String(v as number | boolean);
+    return JSON.stringify(v) ?? '-';
   };
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (values: string[]) =>

@@ -137,6 +137,9 @@ export const swasConfigSchema = z.strictObject({
   incidents: z
     .strictObject({
       group_by: z.array(z.string()).default(['alertname']).describe('alert labels that make one incident'),
+      still_firing_after_run: duration({ min: 1000 })
+        .prefault('2m')
+        .describe('escalate when a run succeeded but its alerts still fire this long after'),
     })
     .prefault({}),
   load_balancers: z.array(haproxy).default([]),

@@ -104,7 +104,8 @@ export class IncidentManager {
         return;
       case 'step.finished': {
         const ok = event.step.status === 'succeeded';
-        const detail = ok ? String(event.step.result?.message ?? 'done') : (event.step.error ?? 'failed');
+        const message = event.step.result?.message;
+        const detail = ok ? (typeof message === 'string' ? message : 'done') : (event.step.error ?? 'failed');
         await this.note(
           incidentId,
           at,
@@ -345,7 +346,7 @@ export class IncidentManager {
 
   private attach(incidentId: number, alert: AlertInstance): void {
     let alerts = this.firing.get(incidentId);
-    if (alerts === undefined) this.firing.set(incidentId, (alerts = new Map()));
+    if (alerts === undefined) this.firing.set(incidentId, (alerts = new Map<string, AlertInstance>()));
     alerts.set(alert.fingerprint, alert);
   }
 

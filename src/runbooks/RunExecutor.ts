@@ -220,7 +220,7 @@ export class RunExecutor {
     );
     const signal = AbortSignal.any([shutdown, hardStop.signal]);
     try {
-      const { [TIMEOUT_PARAM]: _timeout, ...params } = step.params;
+      const { [TIMEOUT_PARAM]: _timeoutMs, ...params } = step.params;
       return await handler(
         {
           ...this.options.services,

@@ -109,6 +109,7 @@ export class SwasServer {
       executor,
       notifier,
       groupBy: config.incidents.group_by,
+      stillFiringAfterRunMs: config.incidents.still_firing_after_run,
       logger,
       now,
       externalUrl: config.server.external_url ?? `http://${config.server.listen}`,

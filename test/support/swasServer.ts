@@ -61,7 +61,7 @@ export async function startTestServer(
 /** Polls `probe` every 100 ms until it returns a truthy value, or throws after `timeoutMs` saying what it waited for. */
 export async function eventually<T>(
   what: string,
-  probe: () => Promise<T | null | undefined | false>,
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
   timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

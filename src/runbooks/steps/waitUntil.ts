@@ -23,8 +23,8 @@ export const waitUntil: StepHandler = async (ctx, params) => {
   const expr = stringParam(params, 'expr');
   const forMs = Number(params.for ?? 0);
   let since: number | null = null;
-  let last: QueryValue | null = null;
-  let lastError: string | null = null;
+  let last = null as QueryValue | null;
+  let lastError = null as string | null;
   const met = await pollUntil(ctx, async () => {
     const now = ctx.now();
     const outcome = await ctx.query.instant(expr, now);

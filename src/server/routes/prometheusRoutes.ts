@@ -57,14 +57,14 @@ export function prometheusRoutes(app: FastifyInstance, parts: ServerParts): void
       url,
       config: { role: 'viewer' },
       handler: async (request, reply) => {
-        const { status, body } = await handle(paramsOf(request));
+        const { status, body } = await Promise.resolve(handle(paramsOf(request)));
         return reply.status(status).send(body);
       },
     });
   }
-  app.get('/api/v1/label/:name/values', async (request, reply) => {
+  app.get('/api/v1/label/:name/values', (request, reply) => {
     const p = paramsOf(request);
-    const { status, body } = await handleLabelValues(
+    const { status, body } = handleLabelValues(
       (request.params as { name: string }).name,
       { ...p.single, 'match[]': p.match },
       parts.series,
