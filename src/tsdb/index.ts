@@ -1,0 +1,4 @@
+export type { LabelMatcher, MatchType, SeriesData, SeriesReader } from './SeriesReader.js';
+export { MemorySeriesStore } from './MemorySeriesStore.js';
+export { compareLabelSets, compileAnchoredRegex, compileMatcher, matchesAll } from './labelMatchers.js';
+export type { CompiledMatcher, RegexResult } from './labelMatchers.js';
