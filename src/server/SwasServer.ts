@@ -5,20 +5,17 @@ import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { errorMessage } from '../core/index.js';
 import { IncidentManager } from '../incidents/index.js';
 import { ScrapeManager } from '../ingest/index.js';
-import type { LoadBalancer } from '../lb/index.js';
 import { Notifier } from '../paging/index.js';
 import { EmbeddedPromqlQuery } from '../promql/index.js';
 import { compileRuleGroups, RuleManager } from '../rules/index.js';
 import { RunExecutor, type ServiceControl } from '../runbooks/index.js';
-import { openStateStore, type StateStore } from '../store/index.js';
+import { openStateStore } from '../store/index.js';
 import { MemorySeriesStore } from '../tsdb/index.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import { loadBalancersFrom, scrapeTargetsFrom, serviceControlFrom, webhooksFrom } from './fromConfig.js';
 import { buildHttpApp } from './http.js';
+import type { ServerLifecycle, ServerParts } from './ServerParts.js';
 import { VERSION } from './version.js';
-
-/** Where the server is in its life; `/-/ready` answers 200 only while `running`. */
-export type ServerLifecycle = 'starting' | 'running' | 'draining' | 'stopped';
 
 /** Options for {@link SwasServer.start}. */
 export interface SwasServerOptions {
@@ -27,24 +24,6 @@ export interface SwasServerOptions {
   readonly dataDir: string;
   readonly logger: Logger;
   readonly now?: () => number;
-}
-
-/** The parts of a running server that routes read. */
-export interface ServerParts {
-  readonly store: StateStore;
-  readonly series: MemorySeriesStore;
-  readonly query: EmbeddedPromqlQuery;
-  readonly scrape: ScrapeManager;
-  readonly rules: RuleManager;
-  readonly executor: RunExecutor;
-  readonly incidents: IncidentManager;
-  readonly registry: Registry;
-  readonly logger: Logger;
-  readonly now: () => number;
-  loadBalancers(): readonly LoadBalancer[];
-  lifecycle(): ServerLifecycle;
-  config(): LoadedConfig;
-  reload(): Promise<{ ok: true } | { ok: false; error: string }>;
 }
 
 /** The composition root: wires store, metrics, rules, incidents, runbooks and paging, and serves the API. */

@@ -6,7 +6,7 @@ import { healthRoutes } from './routes/healthRoutes.js';
 import { incidentRoutes } from './routes/incidentRoutes.js';
 import { prometheusRoutes } from './routes/prometheusRoutes.js';
 import { runRoutes } from './routes/runRoutes.js';
-import type { ServerParts } from './SwasServer.js';
+import type { ServerParts } from './ServerParts.js';
 
 const UI_FILES: Record<string, string> = {
   '/': 'index.html',

@@ -1,4 +1,5 @@
-export { SwasServer, type ServerLifecycle, type ServerParts, type SwasServerOptions } from './SwasServer.js';
+export { SwasServer, type SwasServerOptions } from './SwasServer.js';
+export type { ServerLifecycle, ServerParts } from './ServerParts.js';
 export { createLogger, type LogFormat } from './logger.js';
 export { checkExpression } from './adapters.js';
 export { VERSION } from './version.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServerParts } from '../SwasServer.js';
+import type { ServerParts } from '../ServerParts.js';
 
 /** Health, readiness, swas's own metrics, and config reload. */
 export function healthRoutes(app: FastifyInstance, parts: ServerParts): void {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/index.js';
-import type { ServerParts } from '../SwasServer.js';
+import type { ServerParts } from '../ServerParts.js';
 import { parseInput } from './validate.js';
 
 const idParam = z.strictObject({

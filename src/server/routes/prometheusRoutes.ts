@@ -7,7 +7,7 @@ import {
   handleQueryRange,
   handleSeries,
 } from '../../promql/index.js';
-import type { ServerParts } from '../SwasServer.js';
+import type { ServerParts } from '../ServerParts.js';
 import { VERSION } from '../version.js';
 
 /** Query parameters from the URL and, for POST, a form-encoded body, as Prometheus accepts them. */

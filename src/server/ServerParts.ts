@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { LoadedConfig } from '../config/index.js';
+import type { IncidentManager } from '../incidents/index.js';
+import type { ScrapeManager } from '../ingest/index.js';
+import type { LoadBalancer } from '../lb/index.js';
+import type { EmbeddedPromqlQuery } from '../promql/index.js';
+import type { RuleManager } from '../rules/index.js';
+import type { RunExecutor } from '../runbooks/index.js';
+import type { StateStore } from '../store/index.js';
+import type { MemorySeriesStore } from '../tsdb/index.js';
+
+/** Where the server is in its life; `/-/ready` answers 200 only while `running`. */
+export type ServerLifecycle = 'starting' | 'running' | 'draining' | 'stopped';
+
+/** The parts of a running server that routes read. */
+export interface ServerParts {
+  readonly store: StateStore;
+  readonly series: MemorySeriesStore;
+  readonly query: EmbeddedPromqlQuery;
+  readonly scrape: ScrapeManager;
+  readonly rules: RuleManager;
+  readonly executor: RunExecutor;
+  readonly incidents: IncidentManager;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly now: () => number;
+  loadBalancers(): readonly LoadBalancer[];
+  lifecycle(): ServerLifecycle;
+  config(): LoadedConfig;
+  reload(): Promise<{ ok: true } | { ok: false; error: string }>;
+}
