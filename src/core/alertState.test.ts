@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advanceAlert, type AlertInstance, type AlertObservation } from './alertState.js';
+import { advanceAlert, alertFingerprint, type AlertInstance, type AlertObservation } from './alertState.js';
 
 const id = { fingerprint: 'fp', rule: 'R' };
 const seen = (value = 1): AlertObservation => ({
@@ -82,5 +82,15 @@ describe('advanceAlert', () => {
       [3000, seen(9)],
     ]);
     expect(alert?.value).toBe(9);
+  });
+});
+
+describe('alertFingerprint', () => {
+  it('depends on the rule and the label set, not on label order', () => {
+    const a = alertFingerprint('HighLatency', { instance: 'web-1', job: 'web' });
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+    expect(alertFingerprint('HighLatency', { job: 'web', instance: 'web-1' })).toBe(a);
+    expect(alertFingerprint('HighErrors', { instance: 'web-1', job: 'web' })).not.toBe(a);
+    expect(alertFingerprint('HighLatency', { instance: 'web-2', job: 'web' })).not.toBe(a);
   });
 });

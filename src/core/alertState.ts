@@ -1,4 +1,10 @@
-import type { Labels } from './labels.js';
+import { createHash } from 'node:crypto';
+import { labelsKey, type Labels } from './labels.js';
+
+/** A stable id for an alert instance: its rule and its labels, whatever their order. */
+export function alertFingerprint(rule: string, labels: Labels): string {
+  return createHash('sha256').update(rule).update('\0').update(labelsKey(labels)).digest('hex').slice(0, 16);
+}
 
 /** Where one alert instance stands. `inactive` instances are not kept. */
 export type AlertState = 'pending' | 'firing' | 'resolved';

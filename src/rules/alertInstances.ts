@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import {
+  alertFingerprint,
   expandTemplate,
-  labelsKey,
   METRIC_NAME_LABEL,
   withoutLabels,
   type AlertObservation,
@@ -9,11 +8,6 @@ import {
 } from '../core/index.js';
 import type { VectorSample } from '../promql/index.js';
 import type { AlertingRule } from './ruleGroups.js';
-
-/** A stable id for an alert instance: its rule and its labels. */
-export function alertFingerprint(rule: string, labels: Labels): string {
-  return createHash('sha256').update(rule).update('\0').update(labelsKey(labels)).digest('hex').slice(0, 16);
-}
 
 /**
  * Turns one evaluation's result vector into observations keyed by fingerprint: the sample's labels without

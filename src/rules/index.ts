@@ -11,4 +11,3 @@ export {
   type RecordingRule,
   type RuleGroupSpec,
 } from './ruleGroups.js';
-export { alertFingerprint } from './alertInstances.js';

@@ -21,7 +21,7 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** Builds the HTTP app: auth on every route but health and the static page, JSON errors, all routes. */
 export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance> {
-  const app = fastify({ logger: false, bodyLimit: 1024 * 1024, disableRequestLogging: true });
+  const app = fastify({ logger: false, bodyLimit: 1024 * 1024 });
   app.setErrorHandler(errorHandler(parts.logger));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({

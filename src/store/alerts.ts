@@ -1,18 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import { labelsKey } from '../core/index.js';
 import type { Labels } from '../core/index.js';
 import { fromJson, toJson } from './json.js';
 import { asList, checkLimit } from './queryOptions.js';
 import type { AlertsTable, StoreDatabase } from './schema.js';
 import type { AlertRepository, AlertRow, AlertState } from './types.js';
-
-/** The fingerprint of an alert: a SHA-256 hex digest of its rule name and label set. */
-export function alertFingerprint(rule: string, labels: Labels): string {
-  return createHash('sha256')
-    .update(`${rule}\xff\xff${labelsKey(labels)}`, 'utf8')
-    .digest('hex');
-}
 
 function toRow(r: Selectable<AlertsTable>): AlertRow {
   return {

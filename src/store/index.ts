@@ -33,7 +33,6 @@ export type {
   TokenRepository,
   TokenRole,
 } from './types.js';
-export { alertFingerprint } from './alerts.js';
 export {
   IncidentKeyConflictError,
   IncidentNotFoundError,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StoreInputError, alertFingerprint } from '../../src/store/index.js';
+import { alertFingerprint } from '../../src/core/index.js';
+import { StoreInputError } from '../../src/store/index.js';
 import type { AlertRow } from '../../src/store/index.js';
 import { backends, useStore } from './backends.js';
 
@@ -18,16 +19,6 @@ function alert(rule: string, labels: Record<string, string>, over: Partial<Alert
     ...over,
   };
 }
-
-describe('alertFingerprint', () => {
-  it('depends on the rule and the label set, not on label order', () => {
-    const a = alertFingerprint('HighLatency', { instance: 'web-1', job: 'web' });
-    expect(a).toMatch(/^[0-9a-f]{64}$/);
-    expect(alertFingerprint('HighLatency', { job: 'web', instance: 'web-1' })).toBe(a);
-    expect(alertFingerprint('HighErrors', { instance: 'web-1', job: 'web' })).not.toBe(a);
-    expect(alertFingerprint('HighLatency', { instance: 'web-2', job: 'web' })).not.toBe(a);
-  });
-});
 
 describe.each(backends)('alerts on %s', (_dialect, factory) => {
   const ctx = useStore(factory, 'alerts');
