@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { swasArgv, REPO_ROOT } from '../examples/demo/demo.js';
@@ -131,5 +132,20 @@ describe('swas command line', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('explains a listen address that is already in use (exit 1)', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const file = join(tmp.dir, 'busy.yaml');
+    await writeFile(file, `server:\n  listen: 127.0.0.1:${port}\ndata_dir: ./busy-data\n`);
+    const result = swas(['up', '--config', file]);
+    blocker.close();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `SWAS-SRV-001: cannot listen on 127.0.0.1:${port}: the address is in use (is another swas running?); change server.listen in ${file}`,
+    );
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
-import { errorMessage } from '../core/index.js';
+import { errorMessage, SwasError } from '../core/index.js';
 import { IncidentManager } from '../incidents/index.js';
 import { ScrapeManager } from '../ingest/index.js';
 import { Notifier } from '../paging/index.js';
@@ -131,7 +131,19 @@ export class SwasServer {
 
     server.app = await buildHttpApp(parts);
     const [host, port] = splitListen(config.server.listen);
-    await server.app.listen({ host, port });
+    try {
+      await server.app.listen({ host, port });
+    } catch (error) {
+      await store.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      const why =
+        code === 'EADDRINUSE' ? 'the address is in use (is another swas running?)' : errorMessage(error);
+      throw new SwasError(
+        'SWAS-SRV-001',
+        `cannot listen on ${config.server.listen}: ${why}; change server.listen in ${loaded.file}`,
+        { cause: error },
+      );
+    }
     scrape.setTargets(scrapeTargetsFrom(config));
     scrape.start();
     rules.start();
