@@ -262,3 +262,50 @@ notify:
     }
   });
 });
+
+describe('swas server: file-based service discovery', () => {
+  it('scrapes targets listed in a file and follows changes to it', async () => {
+    const tmp = await makeTempDir('file-sd');
+    const [a, b] = [await freePort(), await freePort()];
+    await writeFile(
+      join(tmp.dir, 'targets.json'),
+      JSON.stringify([{ targets: [`127.0.0.1:${a}`], labels: { pool: 'web' } }]),
+    );
+    const swas = await startTestServer(
+      tmp.dir,
+      `scrape_configs:
+  - job_name: discovered
+    scrape_interval: 1s
+    scrape_timeout: 500ms
+    file_sd_configs:
+      - files: [targets.json]
+        refresh_interval: 1s
+`,
+    );
+    const targets = async () => {
+      const { body } = await swas.get('/api/v1/targets', await token);
+      return (body as { data: { activeTargets: { scrapeUrl: string; labels: Record<string, string> }[] } })
+        .data.activeTargets;
+    };
+    const token = swas.token('viewer');
+    try {
+      const first = await eventually('the file target', async () =>
+        (await targets()).length === 1 ? await targets() : null,
+      );
+      expect(first[0]).toMatchObject({
+        scrapeUrl: `http://127.0.0.1:${a}/metrics`,
+        labels: { job: 'discovered', pool: 'web', instance: `127.0.0.1:${a}` },
+      });
+      await writeFile(join(tmp.dir, 'targets.json'), JSON.stringify([{ targets: [`127.0.0.1:${b}`] }]));
+      await eventually(
+        'the changed target',
+        async () =>
+          (await targets()).some((t) => t.scrapeUrl === `http://127.0.0.1:${b}/metrics`) &&
+          (await targets()).length === 1,
+      );
+    } finally {
+      await swas.stop();
+      await tmp.remove();
+    }
+  });
+});

@@ -212,4 +212,114 @@ describe('loadConfig', () => {
     });
     expect((await problems(dir))[0]).toMatch(/r.yml:4:\d+: target.member: unsupported template expression/);
   });
+
+  it('loads relabel_configs, metric_relabel_configs and file_sd_configs with Prometheus defaults', async () => {
+    const dir = await project({
+      'swas.yaml': `
+scrape_configs:
+  - job_name: node
+    params: { module: [http_2xx] }
+    file_sd_configs:
+      - files: [targets/*.json]
+    relabel_configs:
+      - source_labels: [__meta_filepath]
+        target_label: sd_file
+      - action: hashmod
+        source_labels: [__address__]
+        target_label: __tmp_shard
+        modulus: 4
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        regex: 'go_.*'
+        action: drop
+`,
+    });
+    const loaded = await loadConfig(join(dir, 'swas.yaml'), { env: {} });
+    const job = loaded.config.scrape_configs[0];
+    expect(job?.static_configs).toEqual([]);
+    expect(job?.file_sd_configs).toEqual([{ files: ['targets/*.json'], refresh_interval: 300_000 }]);
+    expect(job?.relabel_configs[0]).toEqual({
+      source_labels: ['__meta_filepath'],
+      separator: ';',
+      target_label: 'sd_file',
+      regex: '(.*)',
+      replacement: '$1',
+      action: 'replace',
+    });
+    expect(job?.metric_relabel_configs[0]?.action).toBe('drop');
+  });
+
+  it('rejects bad relabel configs at the offending field', async () => {
+    const dir = await project({
+      'swas.yaml': `
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['127.0.0.1:9100']
+    relabel_configs:
+      - source_labels: [a]
+        regex: '(unclosed'
+        target_label: b
+      - source_labels: [a]
+      - action: hashmod
+        source_labels: [a]
+        target_label: shard
+      - action: explode
+    metric_relabel_configs:
+      - action: labeldrop
+        regex: tmp_.*
+        source_labels: [a]
+`,
+    });
+    const found = await problems(dir);
+    const at = `${dir}/swas.yaml`;
+    expect(found).toHaveLength(5);
+    expect(found[0]).toMatch(
+      new RegExp(`^${at}:8:9: scrape_configs\\[0\\].relabel_configs\\[0\\].regex: error parsing regexp: `),
+    );
+    expect(found.slice(1)).toEqual([
+      `${at}:10:9: scrape_configs[0].relabel_configs[1].target_label: action replace needs a target_label`,
+      `${at}:11:9: scrape_configs[0].relabel_configs[2].modulus: action hashmod needs a modulus above 0`,
+      expect.stringMatching(
+        new RegExp(`^${at}:14:9: scrape_configs\\[0\\].relabel_configs\\[3\\].action: .*"replace"`),
+      ) as unknown,
+      `${at}:18:9: scrape_configs[0].metric_relabel_configs[0].source_labels: action labeldrop takes only regex, which matches label names`,
+    ]);
+  });
+
+  it('takes any static target text only when relabel_configs can turn it into an address', async () => {
+    const job = (relabel: string) => `
+scrape_configs:
+  - job_name: blackbox
+    static_configs:
+      - targets: ['https://example.org']
+${relabel}`;
+    expect(await problems(await project({ 'swas.yaml': job('') }))).toEqual([
+      expect.stringMatching(
+        /swas.yaml:5:19: scrape_configs\[0\].static_configs\[0\].targets\[0\]: must be host:port, e.g. 127.0.0.1:7927 \(or use relabel_configs/,
+      ) as unknown,
+    ]);
+    const relabel =
+      '    relabel_configs:\n      - target_label: __address__\n        replacement: 127.0.0.1:9115\n';
+    expect(await problems(await project({ 'swas.yaml': job(relabel) }))).toEqual([]);
+  });
+
+  it('rejects a job without targets and file_sd files of an unknown kind', async () => {
+    const dir = await project({
+      'swas.yaml': `
+scrape_configs:
+  - job_name: empty
+    static_configs: []
+  - job_name: sd
+    file_sd_configs:
+      - files: [targets.txt]
+        refresh_interval: 10ms
+`,
+    });
+    expect(await problems(dir)).toEqual([
+      `${dir}/swas.yaml:4:5: scrape_configs[0].static_configs: a job needs targets: add static_configs entries or file_sd_configs`,
+      `${dir}/swas.yaml:7:17: scrape_configs[1].file_sd_configs[0].files[0]: must name .json, .yml or .yaml files, with * only in the last path segment`,
+      `${dir}/swas.yaml:8:9: scrape_configs[1].file_sd_configs[0].refresh_interval: 10ms is too short; the minimum is 1000 ms`,
+    ]);
+  });
 });

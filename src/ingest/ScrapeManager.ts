@@ -308,7 +308,9 @@ export class ScrapeManager {
     const staleCandidates = new Map<string, Labels>();
     let added = 0;
     for (const sample of samples) {
-      const labels = mergeTargetLabels(sample.labels, state.labels, target.honorLabels);
+      const merged = mergeTargetLabels(sample.labels, state.labels, target.honorLabels);
+      const labels = target.metricRelabel === undefined ? merged : target.metricRelabel(merged);
+      if (labels === null) continue;
       const key = labelsKey(labels);
       // Two scraped series can become one after merging target labels; the second would overwrite the first.
       if (keys.has(key)) {

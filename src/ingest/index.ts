@@ -25,3 +25,32 @@ export {
   type TargetStatus,
 } from './scrapeTarget.js';
 export { SCRAPE_ACCEPT_HEADER } from './scrapeHttp.js';
+export {
+  RELABEL_ACTIONS,
+  RELABEL_DEFAULTS,
+  relabelConfigProblem,
+  type RelabelAction,
+  type RelabelConfig,
+  type RelabelProblem,
+} from './relabelConfig.js';
+export {
+  compileRelabelRules,
+  relabel,
+  hashMod,
+  type CompileRelabelResult,
+  type RelabelRule,
+} from './relabel.js';
+export {
+  buildScrapeTargets,
+  type BuiltTargets,
+  type ScrapeJobSpec,
+  type TargetGroup,
+} from './relabelTargets.js';
+export {
+  FILE_SD_PATH_LABEL,
+  listFileSdFiles,
+  parseTargetGroups,
+  readTargetGroups,
+  type FileSdRead,
+} from './fileSdFormat.js';
+export { FileServiceDiscovery, type FileServiceDiscoveryOptions, type FileSdLifecycle } from './fileSd.js';

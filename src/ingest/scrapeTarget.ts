@@ -19,6 +19,11 @@ export interface ScrapeTarget {
   readonly bodyLimitBytes: number;
   /** false: scraped labels that clash with target labels become `exported_<name>`; true: scraped labels win. */
   readonly honorLabels: boolean;
+  /**
+   * `metric_relabel_configs`: maps each scraped series' final labels before it is stored; null drops it.
+   * The `up` and `scrape_*` series do not pass through it.
+   */
+  readonly metricRelabel?: (labels: Labels) => Labels | null;
 }
 
 /** A target's health after its last scrape; `unknown` until the first one. */

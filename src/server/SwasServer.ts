@@ -12,7 +12,13 @@ import { RunExecutor, type ServiceControl } from '../runbooks/index.js';
 import { openStateStore } from '../store/index.js';
 import { MemorySeriesStore } from '../tsdb/index.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
-import { loadBalancersFrom, scrapeTargetsFrom, serviceControlFrom, webhooksFrom } from './fromConfig.js';
+import {
+  loadBalancersFrom,
+  serviceControlFrom,
+  startServiceDiscovery,
+  webhooksFrom,
+  type ServiceDiscovery,
+} from './fromConfig.js';
 import { buildHttpApp } from './http.js';
 import type { ServerLifecycle, ServerParts } from './ServerParts.js';
 import { VERSION } from './version.js';
@@ -144,7 +150,7 @@ export class SwasServer {
         { cause: error },
       );
     }
-    scrape.setTargets(scrapeTargetsFrom(config));
+    server.discovery = await startServiceDiscovery(loaded, (targets) => scrape.setTargets(targets), logger);
     scrape.start();
     rules.start();
     server.retentionTimer = setInterval(() => series.deleteBefore(now() - config.metrics.retention), 60_000);
@@ -161,6 +167,7 @@ export class SwasServer {
   }
 
   private rebind: (config: LoadedConfig['config']) => void = () => undefined;
+  private discovery: ServiceDiscovery | null = null;
 
   /** The base URL the API listens on. */
   get url(): string {
@@ -198,7 +205,13 @@ export class SwasServer {
     this.rebind(config);
     this.parts.executor.setRunbooks(next.runbooks.map((r) => r.runbook));
     await this.parts.rules.setGroups(compileRuleGroups(next.ruleFiles, config.rules.evaluation_interval));
-    this.parts.scrape.setTargets(scrapeTargetsFrom(config));
+    // Swapping discovery does not disturb running scrapes: setTargets only changes what differs.
+    this.discovery?.stop();
+    this.discovery = await startServiceDiscovery(
+      next,
+      (targets) => this.parts.scrape.setTargets(targets),
+      this.parts.logger,
+    );
     this.loaded = next;
     this.parts.logger.info({ file: next.file }, 'config reloaded');
     return { ok: true };
@@ -216,6 +229,7 @@ export class SwasServer {
     logger.info('swas is draining: no new runs; steps in flight finish or park');
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await rules.stop();
+    this.discovery?.stop();
     await scrape.stop();
     this.parts.incidents.stop();
     await executor.shutdown(this.loaded.config.server.shutdown_timeout);
