@@ -19,3 +19,11 @@ export { runbookSchema, STEP_ACTIONS, type RunbookConfig, type RunbookStepConfig
 export { loadYamlFile, validateSource } from './validate.js';
 export { parseYamlSource, type YamlSource } from './yamlSource.js';
 export { renderConfigReference } from './configReference.js';
+export {
+  RELABEL_ACTIONS,
+  RELABEL_DEFAULTS,
+  relabelConfigProblem,
+  type RelabelAction,
+  type RelabelConfig,
+  type RelabelProblem,
+} from './relabelConfig.js';

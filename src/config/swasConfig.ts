@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RELABEL_ACTIONS, RELABEL_DEFAULTS, relabelConfigProblem } from '../ingest/relabelConfig.js';
+import { RELABEL_ACTIONS, RELABEL_DEFAULTS, relabelConfigProblem } from './relabelConfig.js';
 import { commandArgv, duration, hostPort, labelName, labelSet, name } from './schemaParts.js';
 
 const staticConfig = z.strictObject({

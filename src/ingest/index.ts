@@ -26,14 +26,6 @@ export {
 } from './scrapeTarget.js';
 export { SCRAPE_ACCEPT_HEADER } from './scrapeHttp.js';
 export {
-  RELABEL_ACTIONS,
-  RELABEL_DEFAULTS,
-  relabelConfigProblem,
-  type RelabelAction,
-  type RelabelConfig,
-  type RelabelProblem,
-} from './relabelConfig.js';
-export {
   compileRelabelRules,
   relabel,
   hashMod,

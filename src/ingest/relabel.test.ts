@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Labels } from '../core/index.js';
 import { compileRelabelRules, expandTemplate, hashMod, relabel } from './relabel.js';
-import { RELABEL_DEFAULTS, relabelConfigProblem, type RelabelConfig } from './relabelConfig.js';
+import { RELABEL_DEFAULTS, relabelConfigProblem, type RelabelConfig } from '../config/index.js';
 
 function cfg(partial: Partial<RelabelConfig>): RelabelConfig {
   return { ...RELABEL_DEFAULTS, source_labels: [], ...partial };

@@ -3,7 +3,7 @@ import type { Labels } from '../core/index.js';
 import { compileAnchoredRegex } from '../tsdb/index.js';
 import { setLabel } from './exposition.js';
 import { isValidLabelName } from './expositionTokens.js';
-import { relabelConfigProblem, type RelabelConfig } from './relabelConfig.js';
+import { relabelConfigProblem, type RelabelConfig } from '../config/index.js';
 
 /** A relabel config checked and with its regular expression compiled, ready to apply many times. */
 export interface RelabelRule {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileRelabelRules } from './relabel.js';
-import { RELABEL_DEFAULTS, type RelabelConfig } from './relabelConfig.js';
+import { RELABEL_DEFAULTS, type RelabelConfig } from '../config/index.js';
 import { buildScrapeTargets, type ScrapeJobSpec, type TargetGroup } from './relabelTargets.js';
 
 function rules(configs: Partial<RelabelConfig>[]) {

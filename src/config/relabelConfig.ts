@@ -1,5 +1,6 @@
 import { compileAnchoredRegex } from '../tsdb/index.js';
-import { isValidLabelName } from './expositionTokens.js';
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** The relabelling actions swas implements, with Prometheus's names and meaning. */
 export const RELABEL_ACTIONS = [
@@ -76,7 +77,7 @@ export function relabelConfigProblem(config: RelabelConfig): RelabelProblem | nu
       message: `"${target}" is not a valid target_label; expected a label name, optionally with $1 or \${name} references`,
     };
   }
-  if (plainTarget.has(action) && !isValidLabelName(target)) {
+  if (plainTarget.has(action) && !LABEL_NAME.test(target)) {
     return {
       field: 'target_label',
       message: `"${target}" is not a valid label name for action ${action}; expected [a-zA-Z_][a-zA-Z0-9_]*`,
