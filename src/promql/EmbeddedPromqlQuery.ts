@@ -1,5 +1,6 @@
 import { InputError, METRIC_NAME_LABEL } from '../core/index.js';
 import type { SeriesReader } from '../tsdb/index.js';
+import { Annotations } from './annotations.js';
 import { walkExpr } from './ast.js';
 import type { Expr } from './ast.js';
 import { typeOf } from './checker.js';
@@ -111,13 +112,15 @@ export class EmbeddedPromqlQuery implements MetricsQuery {
       );
     }
     try {
-      return { ok: true, value: this.evaluate(parsed.expr, range, isRange) };
+      const annotations = new Annotations(text);
+      const value = this.evaluate(parsed.expr, range, isRange, annotations);
+      return { ok: true, value, ...annotations.toJSON() };
     } catch (error) {
       return { ok: false, error: toQueryError(error) };
     }
   }
 
-  private evaluate(expr: Expr, range: EvalRange, isRange: boolean): QueryValue {
+  private evaluate(expr: Expr, range: EvalRange, isRange: boolean, annotations: Annotations): QueryValue {
     const { reader, timeoutMs, maxSamples, lookbackMs, subqueryStepMs, now } = this.options;
     const guard = new QueryGuard({ timeoutMs, maxSamples, now });
     const evaluator = new Evaluator({
@@ -127,6 +130,8 @@ export class EmbeddedPromqlQuery implements MetricsQuery {
       subqueryStepMs,
       queryStart: range.start,
       queryEnd: range.end,
+      queryStep: isRange ? range.step : 0,
+      annotations,
     });
     const value = evaluator.evaluate(expr, range);
     return toQueryValue(value, typeOf(expr), range, isRange);

@@ -1,6 +1,7 @@
 import type { SeriesReader } from '../tsdb/index.js';
 import { evalAggregate } from './aggregations.js';
-import type { Expr } from './ast.js';
+import type { AnnotationKind, Annotations } from './annotations.js';
+import type { Expr, PosRange } from './ast.js';
 import { evalBinary } from './binaryOps.js';
 import { evalCall } from './calls.js';
 import { typeOf } from './checker.js';
@@ -23,6 +24,10 @@ export interface EvaluatorOptions {
   readonly subqueryStepMs: number;
   readonly queryStart: number;
   readonly queryEnd: number;
+  /** Step of the whole query; 0 for an instant query. */
+  readonly queryStep: number;
+  /** Where the query's warnings and infos go. */
+  readonly annotations: Annotations;
 }
 
 const scalarHead: SeriesHead = { labels: {}, dropName: false };
@@ -35,6 +40,8 @@ export class Evaluator implements EvalContext {
   readonly subqueryStepMs: number;
   readonly queryStart: number;
   readonly queryEnd: number;
+  readonly queryStep: number;
+  private readonly annotations: Annotations;
 
   constructor(options: EvaluatorOptions) {
     this.reader = options.reader;
@@ -43,6 +50,12 @@ export class Evaluator implements EvalContext {
     this.subqueryStepMs = options.subqueryStepMs;
     this.queryStart = options.queryStart;
     this.queryEnd = options.queryEnd;
+    this.queryStep = options.queryStep;
+    this.annotations = options.annotations;
+  }
+
+  annotate(kind: AnnotationKind, message: string, pos: PosRange): void {
+    this.annotations.add(kind, message, pos);
   }
 
   /** Evaluates the top-level expression: strings and range vectors as themselves, everything else per step. */

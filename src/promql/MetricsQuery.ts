@@ -30,8 +30,12 @@ export type QueryValue =
   | { readonly resultType: 'string'; readonly result: readonly [t: number, v: string] }
   | { readonly resultType: 'matrix'; readonly result: MatrixSeries[] };
 
-/** A query's outcome: a value, or an error that says what went wrong. */
-export type QueryOutcome = { ok: true; value: QueryValue } | { ok: false; error: QueryError };
+/**
+ * A query's outcome: a value, with Prometheus's annotations when there are any ("PromQL warning: … (1:5)"),
+ * or an error that says what went wrong.
+ */
+export type QueryOutcome =
+  { ok: true; value: QueryValue; warnings?: string[]; infos?: string[] } | { ok: false; error: QueryError };
 
 /** The port through which rules, runbooks and the HTTP API run PromQL, embedded or against a remote Prometheus. */
 export interface MetricsQuery {

@@ -7,6 +7,8 @@ import { groupingLabels, setLabel } from './labelOps.js';
 import { formatFloatPlain, kahanInc, quantileOf } from './mathUtil.js';
 import { executionError } from './QueryGuard.js';
 import { rangeEval } from './stepEval.js';
+import { formatGoFloat, invalidQuantile } from './annotations.js';
+import { checkRatio, limitK, limitRatio } from './limit.js';
 import { selectK } from './topk.js';
 import type { EvalRange, Sample, SeriesHead, StepSeries, Vector } from './values.js';
 
@@ -59,7 +61,8 @@ export function evalAggregate(ctx: EvalContext, expr: AggregateExpr, range: Eval
   if (expr.op === 'count_values') return countValues(ctx, expr, range);
   const params = expr.param === undefined ? [] : ctx.evalSteps(expr.param, range);
   const input = ctx.evalSteps(expr.expr, range);
-  if (expr.op === 'topk' || expr.op === 'bottomk') checkK(params);
+  if (expr.op === 'topk' || expr.op === 'bottomk' || expr.op === 'limitk') checkK(params);
+  if (expr.op === 'limit_ratio') checkRatio(params);
   const grouper = new Grouper(expr.without, expr.grouping);
   const inputs = expr.param === undefined ? [input] : [input, params];
   const seriesCount = input.length;
@@ -69,7 +72,23 @@ export function evalAggregate(ctx: EvalContext, expr: AggregateExpr, range: Eval
       const k = Math.min(Math.trunc(p), seriesCount);
       return k < 1 ? [] : selectK(vec, k, expr.op === 'topk', (h) => grouper.groupOf(h).index);
     }
-    return aggregateStep(expr.op, vec, p, grouper);
+    if (expr.op === 'limitk') {
+      const k = Math.min(Math.trunc(p), seriesCount);
+      return k < 1 ? [] : limitK(vec, k, (h) => grouper.groupOf(h).index);
+    }
+    if (expr.op === 'limit_ratio') {
+      // A ratio of 0 selects nothing; beyond ±1 it is clamped, with a warning.
+      const ratio = Math.max(-1, Math.min(1, p));
+      if (ratio !== p && expr.param !== undefined) {
+        const message = `ratio value should be between -1 and 1, got ${formatGoFloat(p)}, capping to ${formatGoFloat(ratio)}`;
+        ctx.annotate('warning', message, expr.param.pos);
+      }
+      return ratio === 0 ? [] : limitRatio(vec, ratio, (h) => grouper.groupOf(h).index);
+    }
+    const out = aggregateStep(expr.op, vec, p, grouper);
+    if (expr.op === 'quantile' && out.length > 0 && !(p >= 0 && p <= 1) && expr.param !== undefined)
+      ctx.annotate('warning', invalidQuantile(p), expr.param.pos);
+    return out;
   });
 }
 

@@ -129,7 +129,7 @@ export interface AggregateExpr {
   readonly kind: 'AggregateExpr';
   readonly op: AggregateOp;
   readonly expr: Expr;
-  /** k for topk/bottomk, φ for quantile, the label name for count_values. */
+  /** k for topk/bottomk/limitk, the ratio for limit_ratio, φ for quantile, the label name for count_values. */
   readonly param?: Expr;
   readonly grouping: readonly string[];
   readonly without: boolean;

@@ -4,7 +4,9 @@ import { compileAnchoredRegex } from '../tsdb/index.js';
 import { unwrapParens } from './ast.js';
 import type { Call, Expr } from './ast.js';
 import { typeOf } from './checker.js';
+import { invalidQuantile } from './annotations.js';
 import type { EvalContext } from './evalContext.js';
+import { evalExperimentalCall, experimentalCallNames } from './experimentalFunctions.js';
 import { instantFunctions } from './instantFunctions.js';
 import type { CallState } from './instantFunctions.js';
 import { setLabel } from './labelOps.js';
@@ -17,11 +19,21 @@ import { expandTemplate } from './template.js';
 import { stepCount } from './values.js';
 import type { EvalRange, SeriesHead, StepSeries } from './values.js';
 
+const sortFunctions = new Set(['sort', 'sort_desc', 'sort_by_label', 'sort_by_label_desc']);
+
 /** Evaluates a function call over the steps of range. */
 export function evalCall(ctx: EvalContext, call: Call, range: EvalRange): StepSeries[] {
   const name = call.func;
   if (name === 'label_replace') return labelReplace(ctx, call, range);
   if (name === 'label_join') return labelJoin(ctx, call, range);
+  if (sortFunctions.has(name) && range.start !== range.end) {
+    ctx.annotate(
+      'warning',
+      'sort is ineffective for range queries since results are always ordered by labels',
+      call.pos,
+    );
+  }
+  if (experimentalCallNames.has(name)) return evalExperimentalCall(ctx, call, range);
   const first = call.args[0] === undefined ? undefined : unwrapParens(call.args[0]);
   if (name === 'timestamp' && first?.kind === 'VectorSelector')
     return evalVectorSelector(ctx, first, range, 'timestamp');
@@ -30,11 +42,12 @@ export function evalCall(ctx: EvalContext, call: Call, range: EvalRange): StepSe
   if (impl === undefined) return executionError(`function ${JSON.stringify(name)} is not supported yet`);
   const inputs: StepSeries[][] = [];
   for (const arg of call.args) if (typeOf(arg) !== 'string') inputs.push(ctx.evalSteps(arg, range));
-  const state = callState(first);
+  const state = callState(ctx, call);
   return rangeEval(ctx.guard, range, inputs, (vecs, ts) => impl(vecs, ts, state));
 }
 
-function callState(arg: Expr | undefined): CallState {
+function callState(ctx: EvalContext, call: Call): CallState {
+  const arg = call.args[0];
   const dropped = new WeakMap<SeriesHead, SeriesHead>();
   const built = new Map<string, SeriesHead>();
   return {
@@ -51,6 +64,9 @@ function callState(arg: Expr | undefined): CallState {
       return out;
     },
     absentLabels: arg === undefined ? {} : absentLabels(arg),
+    annotate(kind, message, argIndex) {
+      ctx.annotate(kind, message, (call.args[argIndex] ?? call).pos);
+    },
   };
 }
 
@@ -83,7 +99,7 @@ function evalRangeCall(ctx: EvalContext, call: Call, range: EvalRange): StepSeri
   const matrixArg = call.args[matrixIndex];
   if (matrixArg === undefined) return executionError(`${call.func}() needs a range vector argument`);
   const steps = stepCount(range);
-  const params = scalarParams(ctx, call, matrixIndex, range, steps);
+  const [param, param2] = scalarParams(ctx, call, matrixIndex, range, steps);
   const source = ctx.rangeSource(unwrapParens(matrixArg), range);
   const fn = rangeFunctions.get(call.func);
   const keepName = nameKeepingRangeFunctions.has(call.func);
@@ -102,8 +118,16 @@ function evalRangeCall(ctx: EvalContext, call: Call, range: EvalRange): StepSeri
       present[i] = 1;
       if (fn === undefined) continue;
       const window: Window = { t: series.t, v: series.v, from: bounds.from, to: bounds.to };
-      const context: WindowContext = { ts, rangeEnd, rangeMs: source.rangeMs, param: params[i] ?? NaN };
+      const context: WindowContext = {
+        ts,
+        rangeEnd,
+        rangeMs: source.rangeMs,
+        param: param[i] ?? NaN,
+        param2: param2[i] ?? NaN,
+      };
       const value = fn(window, context);
+      if (call.func === 'quantile_over_time' && !(context.param >= 0 && context.param <= 1))
+        ctx.annotate('warning', invalidQuantile(context.param), (call.args[0] ?? call).pos);
       if (value === null) continue;
       result.ts.push(ts);
       result.vs.push(value);
@@ -114,22 +138,25 @@ function evalRangeCall(ctx: EvalContext, call: Call, range: EvalRange): StepSeri
   return absentOverTime(absentLabels(matrixArg), present, range);
 }
 
+/** The scalar arguments of a range function (all but the range vector), one value per step; NaN where absent. */
 function scalarParams(
   ctx: EvalContext,
   call: Call,
   matrixIndex: number,
   range: EvalRange,
   steps: number,
-): Float64Array {
-  const params = new Float64Array(steps).fill(NaN);
-  const paramArg = call.args.find((_a, i) => i !== matrixIndex);
-  if (paramArg === undefined) return params;
-  const series = ctx.evalSteps(paramArg, range)[0];
-  if (series === undefined) return params;
-  for (let k = 0; k < series.ts.length; k++) {
-    params[Math.round(((series.ts[k] ?? 0) - range.start) / range.step)] = series.vs[k] ?? NaN;
-  }
-  return params;
+): [Float64Array, Float64Array] {
+  const args = call.args.filter((_a, i) => i !== matrixIndex);
+  const [first, second] = [args[0], args[1]].map((arg) => {
+    const params = new Float64Array(steps).fill(NaN);
+    const series = arg === undefined ? undefined : ctx.evalSteps(arg, range)[0];
+    if (series === undefined) return params;
+    for (let k = 0; k < series.ts.length; k++) {
+      params[Math.round(((series.ts[k] ?? 0) - range.start) / range.step)] = series.vs[k] ?? NaN;
+    }
+    return params;
+  }) as [Float64Array, Float64Array];
+  return [first, second];
 }
 
 function absentOverTime(labels: Labels, present: Uint8Array, range: EvalRange): StepSeries[] {

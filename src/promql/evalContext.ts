@@ -1,5 +1,6 @@
 import type { SeriesReader } from '../tsdb/index.js';
-import type { AtModifier, Expr } from './ast.js';
+import type { AnnotationKind } from './annotations.js';
+import type { AtModifier, Expr, PosRange } from './ast.js';
 import type { QueryGuard } from './QueryGuard.js';
 import type { EvalRange, RangeSeries, StepSeries } from './values.js';
 
@@ -21,6 +22,10 @@ export interface EvalContext {
   /** Start and end of the whole query, for `@ start()` and `@ end()`. */
   readonly queryStart: number;
   readonly queryEnd: number;
+  /** Step of the whole query; 0 for an instant query (Prometheus's step() and range()). */
+  readonly queryStep: number;
+  /** Records a warning or info about the expression at pos (Prometheus's annotations). */
+  annotate(kind: AnnotationKind, message: string, pos: PosRange): void;
   /** Evaluates an instant-vector or scalar expression at every step of range. */
   evalSteps(expr: Expr, range: EvalRange): StepSeries[];
   /** Prepares a range-vector expression (matrix selector or subquery) for a range function. */

@@ -18,16 +18,27 @@ export function parseGoFloat(text: string): number | null {
   return Number.isNaN(v) ? null : v;
 }
 
-/** Groups classic histogram buckets (series with an `le` label) by their labels without `le`. */
+/**
+ * Groups classic histogram buckets (series with an `le` label) by their labels without `le`; a series without
+ * a parseable `le` is left out and reported to onBadBucket with the warning Prometheus gives for it.
+ */
 export function groupBuckets(
   vec: Vector,
   headFor: (labels: Labels) => SeriesHead,
+  onBadBucket: (warning: string) => void = () => undefined,
 ): Map<string, { head: SeriesHead; buckets: Bucket[] }> {
   const groups = new Map<string, { head: SeriesHead; buckets: Bucket[] }>();
   for (const sample of vec) {
     const le = sample.head.labels.le;
     const upperBound = le === undefined ? null : parseGoFloat(le);
-    if (upperBound === null) continue;
+    if (upperBound === null) {
+      // A name due to be dropped is already gone in Prometheus, which drops names eagerly.
+      const name = sample.head.dropName ? '' : (sample.head.labels.__name__ ?? '');
+      onBadBucket(
+        `bucket label "le" is missing or has a malformed value of ${JSON.stringify(le ?? '')} for metric name ${JSON.stringify(name)}`,
+      );
+      continue;
+    }
     const rest: Record<string, string> = { ...sample.head.labels };
     delete rest.le;
     const key = labelsKey(rest);
@@ -50,8 +61,26 @@ function almostEqual(a: number, b: number, epsilon: number): boolean {
   return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
 }
 
+/** Prometheus's info when bucket counts had to be made monotonic (a real decrease, not float noise). */
+export const forcedMonotonicityInfo =
+  'input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)';
+
 /** The φ-quantile from classic histogram buckets, interpolating linearly within a bucket (Prometheus's BucketQuantile). */
 export function bucketQuantile(q: number, input: readonly Bucket[]): number {
+  return bucketQuantileDetail(q, input).value;
+}
+
+/** bucketQuantile, also saying whether decreasing bucket counts had to be raised to make them monotonic. */
+export function bucketQuantileDetail(
+  q: number,
+  input: readonly Bucket[],
+): { value: number; forcedMonotonic: boolean } {
+  let forcedMonotonic = false;
+  const value = quantileOfBuckets(q, input, () => (forcedMonotonic = true));
+  return { value, forcedMonotonic };
+}
+
+function quantileOfBuckets(q: number, input: readonly Bucket[], onForced: () => void): number {
   if (Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
@@ -59,7 +88,7 @@ export function bucketQuantile(q: number, input: readonly Bucket[]): number {
   const last = sorted[sorted.length - 1];
   if (last === undefined || last.upperBound !== Infinity) return NaN;
   const buckets = coalesce(sorted);
-  ensureMonotonic(buckets);
+  if (ensureMonotonic(buckets)) onForced();
   if (buckets.length < 2) return NaN;
   const observations = buckets[buckets.length - 1]?.count ?? 0;
   if (observations === 0) return NaN;
@@ -95,8 +124,12 @@ function coalesce(buckets: Bucket[]): Bucket[] {
   return out;
 }
 
-/** Ignores float-precision noise and removes decreases, so the binary search over counts is meaningful. */
-function ensureMonotonic(buckets: Bucket[]): void {
+/**
+ * Ignores float-precision noise and removes decreases, so the binary search over counts is meaningful;
+ * true when a real decrease was removed.
+ */
+function ensureMonotonic(buckets: Bucket[]): boolean {
+  let forced = false;
   let prev = buckets[0]?.count ?? 0;
   for (let i = 1; i < buckets.length; i++) {
     const b = buckets[i];
@@ -104,11 +137,13 @@ function ensureMonotonic(buckets: Bucket[]): void {
     const curr = b.count;
     if (curr === prev) continue;
     if (almostEqual(prev, curr, smallDeltaTolerance) || curr < prev) {
+      if (!almostEqual(prev, curr, smallDeltaTolerance)) forced = true;
       b.count = prev;
       continue;
     }
     prev = curr;
   }
+  return forced;
 }
 
 /** The fraction of observations between lower and upper, from classic histogram buckets (Prometheus's BucketFraction). */

@@ -55,10 +55,15 @@ function many(params: ApiParams, name: string): readonly string[] {
   return typeof v === 'string' ? [v] : v;
 }
 
-function success(data: unknown, warnings: string[] = []): ApiResponse {
+function success(data: unknown, warnings: string[] = [], infos: string[] = []): ApiResponse {
   return {
     status: 200,
-    body: warnings.length > 0 ? { status: 'success', data, warnings } : { status: 'success', data },
+    body: {
+      status: 'success',
+      data,
+      ...(warnings.length > 0 ? { warnings } : {}),
+      ...(infos.length > 0 ? { infos } : {}),
+    },
   };
 }
 
@@ -133,7 +138,8 @@ export async function handleQuery(
   const outcome = await engine.instant(query, time.value);
   if (!outcome.ok) return queryFailure(outcome.error);
   const { data, truncated } = valueToJson(outcome.value, limit.value);
-  return success(data, truncated ? ['results truncated due to limit'] : []);
+  const warnings = [...(outcome.warnings ?? []), ...(truncated ? ['results truncated due to limit'] : [])];
+  return success(data, warnings, outcome.infos);
 }
 
 /** GET/POST /api/v1/query_range: a range query from `start` to `end` every `step`. */
@@ -169,7 +175,8 @@ export async function handleQueryRange(params: ApiParams, engine: MetricsQuery):
   const outcome = await engine.range(query, start.value, end.value, step.value);
   if (!outcome.ok) return queryFailure(outcome.error);
   const { data, truncated } = valueToJson(outcome.value, limit.value);
-  return success(data, truncated ? ['results truncated due to limit'] : []);
+  const warnings = [...(outcome.warnings ?? []), ...(truncated ? ['results truncated due to limit'] : [])];
+  return success(data, warnings, outcome.infos);
 }
 
 type MatcherSets = { ok: true; sets: LabelMatcher[][] } | { ok: false; error: string };

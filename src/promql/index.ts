@@ -44,3 +44,5 @@ export { runPromqlTestScript } from './promqlTestRunner.js';
 export type { CaseResult, CaseVerdict } from './promqlTestRunner.js';
 export { parsePromqlTestScript } from './promqlTestScript.js';
 export type { EvalCase, ExpectedSeries, LoadedSeries, ScriptCommand } from './promqlTestScript.js';
+export { failingEvals, runConformanceDir, summarizeConformance } from './conformanceSuite.js';
+export type { ConformanceFile, ConformanceSummary } from './conformanceSuite.js';

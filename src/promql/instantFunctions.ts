@@ -1,5 +1,12 @@
 import type { Labels } from '../core/index.js';
-import { bucketFraction, bucketQuantile, groupBuckets } from './histogramQuantile.js';
+import { invalidQuantile } from './annotations.js';
+import type { AnnotationKind } from './annotations.js';
+import {
+  bucketFraction,
+  bucketQuantileDetail,
+  forcedMonotonicityInfo,
+  groupBuckets,
+} from './histogramQuantile.js';
 import type { Sample, SeriesHead, Vector } from './values.js';
 
 /** Per-call state an instant function may use across steps. */
@@ -10,6 +17,8 @@ export interface CallState {
   headFor(labels: Labels, dropName: boolean): SeriesHead;
   /** Labels for absent(): the equality matchers of the argument selector. */
   readonly absentLabels: Labels;
+  /** Records a warning or info about the call's argument at argIndex. */
+  annotate(kind: AnnotationKind, message: string, argIndex: number): void;
 }
 
 /** A function evaluated at one step over its (vector and scalar) arguments. */
@@ -61,16 +70,29 @@ function sortBy(direction: 1 | -1): InstantFunction {
 
 function histogramQuantile(args: Vector[], _ts: number, state: CallState): Vector {
   const q = scalarArg(args, 0, NaN);
-  const groups = groupBuckets(args[1] ?? [], (labels) => state.headFor(labels, true));
+  if (!(q >= 0 && q <= 1)) state.annotate('warning', invalidQuantile(q), 0);
+  const groups = groupBuckets(
+    args[1] ?? [],
+    (labels) => state.headFor(labels, true),
+    (warning) => state.annotate('warning', warning, 1),
+  );
   const out: Vector = [];
-  for (const group of groups.values()) out.push({ head: group.head, v: bucketQuantile(q, group.buckets) });
+  for (const group of groups.values()) {
+    const { value, forcedMonotonic } = bucketQuantileDetail(q, group.buckets);
+    if (forcedMonotonic) state.annotate('info', forcedMonotonicityInfo, 1);
+    out.push({ head: group.head, v: value });
+  }
   return out;
 }
 
 function histogramFraction(args: Vector[], _ts: number, state: CallState): Vector {
   const lower = scalarArg(args, 0, NaN);
   const upper = scalarArg(args, 1, NaN);
-  const groups = groupBuckets(args[2] ?? [], (labels) => state.headFor(labels, true));
+  const groups = groupBuckets(
+    args[2] ?? [],
+    (labels) => state.headFor(labels, true),
+    (warning) => state.annotate('warning', warning, 2),
+  );
   const out: Vector = [];
   for (const group of groups.values())
     out.push({ head: group.head, v: bucketFraction(lower, upper, group.buckets) });
@@ -140,6 +162,24 @@ export const instantFunctions: ReadonlyMap<string, InstantFunction> = new Map<st
   [
     'timestamp',
     (args, ts, state) => (args[0] ?? []).map((s) => ({ head: state.dropName(s.head), v: ts / 1000 })),
+  ],
+  [
+    'min_of',
+    (args, _ts, state) => [
+      {
+        head: state.headFor(emptyLabels, false),
+        v: Math.min(scalarArg(args, 0, NaN), scalarArg(args, 1, NaN)),
+      },
+    ],
+  ],
+  [
+    'max_of',
+    (args, _ts, state) => [
+      {
+        head: state.headFor(emptyLabels, false),
+        v: Math.max(scalarArg(args, 0, NaN), scalarArg(args, 1, NaN)),
+      },
+    ],
   ],
   ['sort', sortBy(1)],
   ['sort_desc', sortBy(-1)],

@@ -105,3 +105,21 @@ export function blankTrailingDots(text: string): string {
   }
   return out;
 }
+
+/** Functions newer than the lezer grammar, each with a known name of the same length for lezer to read. */
+const newerFunctions: Readonly<Record<string, string>> = { min_of: 'minute', max_of: 'minute' };
+
+const newerFunctionPattern =
+  /("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|`[^`]*`?|#[^\n]*)|(?<![\w:])(min_of|max_of)(?=\s*\()/g;
+
+/**
+ * Lets lezer parse calls to functions its grammar does not list yet (Prometheus's min_of and max_of): in
+ * PromQL an identifier followed by "(" is always a function call, so outside strings and comments the name
+ * is swapped for a known one of the same length. Offsets stay the same, and the AST converter reads the real
+ * name from the original text.
+ */
+export function maskNewerFunctionNames(text: string): string {
+  return text.replace(newerFunctionPattern, (match, skipped: string | undefined, name: string | undefined) =>
+    skipped === undefined && name !== undefined ? (newerFunctions[name] ?? match) : match,
+  );
+}

@@ -134,8 +134,9 @@ describe('parseExpr reports errors with position', () => {
     expect(parseError('histogram_count(x)').message).toMatch(
       /function "histogram_count" is not supported yet/,
     );
-    expect(parseError('sort_by_label(x, "a")').message).toMatch(/not supported yet \(it is experimental/);
-    expect(parseError('limitk(1, x)').message).toMatch(/limitk\(\) is not supported yet/);
+    expect(parseError('info(x)').message).toMatch(/not supported yet \(it is experimental/);
+    expect(parseError('rate(x[5m] anchored)').message).toMatch(/anchored modifier is not supported yet/);
+    expect(parseError('min_of(1)').message).toBe('expected 2 argument(s) in call to "min_of", got 1');
     expect(parseError('x[5m+1m]').message).toMatch(/duration expressions are not supported yet/);
   });
 

@@ -8,7 +8,14 @@ import { parseDurationTextMs, parseNumberText, unquoteString } from './literals.
 import { applyPostfix, toMatrixSelector, toSubquery, withAt, withOffset } from './modifiers.js';
 import { fail, ParseFailure, positionAt } from './parseErrors.js';
 import type { ParseErrorInfo } from './parseErrors.js';
-import { aggregateOps, binaryOps, blankTrailingDots, exprNodes, matchOps } from './lezerNodes.js';
+import {
+  aggregateOps,
+  binaryOps,
+  blankTrailingDots,
+  exprNodes,
+  maskNewerFunctionNames,
+  matchOps,
+} from './lezerNodes.js';
 import { describeSyntaxError } from './syntaxErrors.js';
 
 type SyntaxNode = ReturnType<typeof lezerParser.parse>['topNode'];
@@ -20,7 +27,7 @@ export type ParseResult = { ok: true; expr: Expr } | { ok: false; error: ParseEr
 export function parseExpr(text: string): ParseResult {
   try {
     if (text.trim() === '') return failure(text, 'no expression found in input', { start: 0, end: 0 });
-    const tree = lezerParser.parse(blankTrailingDots(text));
+    const tree = lezerParser.parse(maskNewerFunctionNames(blankTrailingDots(text)));
     const syntaxError = describeSyntaxError(tree.topNode, text);
     if (syntaxError !== null) return failure(text, syntaxError.message, syntaxError.pos);
     const top = exprChildren(tree.topNode);
@@ -264,9 +271,6 @@ class Converter {
     const opName = parts.find((c) => c.name === 'AggregateOp')?.firstChild?.name ?? '';
     const op = aggregateOps[opName];
     if (op === undefined) return fail(`unknown aggregation ${JSON.stringify(this.slice(node))}`, pos);
-    if (op === 'limitk' || op === 'limit_ratio') {
-      return fail(`${op}() is not supported yet (it is experimental in Prometheus)`, pos);
-    }
     const modifier = parts.find((c) => c.name === 'AggregateModifier');
     const without = modifier !== undefined && childNodes(modifier).some((c) => c.name === 'Without');
     const groupingNode =
@@ -275,7 +279,7 @@ class Converter {
     const body = parts.find((c) => c.name === 'FunctionCallBody');
     const args = body === undefined ? [] : exprChildren(body).map((a) => this.expr(a));
     if (args.length === 0) return fail('no arguments for aggregate expression provided', pos);
-    const needsParam = op === 'topk' || op === 'bottomk' || op === 'quantile' || op === 'count_values';
+    const needsParam = !['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'group'].includes(op);
     const wanted = needsParam ? 2 : 1;
     if (args.length !== wanted) {
       return fail(

@@ -1,10 +1,11 @@
 import { STALE_NAN } from '../core/index.js';
 import type { Labels } from '../core/index.js';
 import { MemorySeriesStore } from '../tsdb/index.js';
+import type { LabelMatcher, SeriesData, SeriesReader } from '../tsdb/index.js';
 import { EmbeddedPromqlQuery } from './EmbeddedPromqlQuery.js';
 import type { QueryOutcome, QueryValue } from './MetricsQuery.js';
 import { expectationKey, parsePromqlTestScript } from './promqlTestScript.js';
-import type { EvalCase, ExpectedSeries, ScriptCommand } from './promqlTestScript.js';
+import type { AnnotationExpectation, EvalCase, ExpectedSeries, ScriptCommand } from './promqlTestScript.js';
 
 /** How one eval fared: right answer, wrong answer, refused as not supported, or out of scope (native histograms). */
 export type CaseVerdict = 'pass' | 'fail' | 'unsupported' | 'skipped';
@@ -96,6 +97,37 @@ function compare(outcome: QueryOutcome, c: EvalCase): string | null {
   return value.resultType === 'vector' ? compareVector(value, c) : compareMatrix(value, c);
 }
 
+function annotationMatches(e: AnnotationExpectation, message: string): boolean {
+  if (e.exact !== undefined) return message === e.exact.trim();
+  if (e.regex !== undefined) return new RegExp(e.regex).test(message);
+  return true;
+}
+
+/**
+ * promqltest's annotation rules: every `expect warn|info` line matches some annotation of its kind; once one
+ * such line is given, every annotation of that kind must match a line; `no_warn` / `no_info` forbid any.
+ */
+function checkAnnotations(outcome: QueryOutcome, c: EvalCase): string | null {
+  if (!outcome.ok) return null;
+  const kinds = [
+    ['warn', outcome.warnings ?? []],
+    ['info', outcome.infos ?? []],
+  ] as const;
+  for (const [kind, messages] of kinds) {
+    if (c.annotations.some((e) => e.type === `no_${kind}`) && messages.length > 0)
+      return `unexpected ${kind} annotation ${JSON.stringify(messages[0])}`;
+    const wanted = c.annotations.filter((e) => e.type === kind);
+    for (const e of wanted) {
+      if (!messages.some((m) => annotationMatches(e, m)))
+        return `expected a ${kind} annotation ${JSON.stringify(e.exact ?? e.regex ?? '')}, got ${JSON.stringify(messages)}`;
+    }
+    const stray =
+      wanted.length === 0 ? undefined : messages.find((m) => !wanted.some((e) => annotationMatches(e, m)));
+    if (stray !== undefined) return `unexpected ${kind} annotation ${JSON.stringify(stray)}`;
+  }
+  return null;
+}
+
 /** Prometheus re-runs instant evals as a range query around the eval time; the middle step must agree. */
 async function compareRangeMode(engine: EmbeddedPromqlQuery, c: EvalCase): Promise<string | null> {
   const r = await engine.range(c.expr, c.atMs - 60_000, c.atMs + 60_000, 60_000);
@@ -114,23 +146,57 @@ async function compareRangeMode(engine: EmbeddedPromqlQuery, c: EvalCase): Promi
   return problem === null ? null : `range mode: ${problem}`;
 }
 
-/** Metric names whose samples are native histograms, which swas does not load. */
-function histogramNames(cmd: Extract<ScriptCommand, { kind: 'load' }>): string[] {
-  const names: string[] = [];
+/**
+ * The native histogram samples of a load block, as series with placeholder values: series loaded with
+ * `{{…}}` samples at those timestamps, and for `load_with_nhcb` the custom-bucket histogram Prometheus
+ * builds from each classic `_bucket` series (named without `_bucket`, no `le`) at its sample timestamps.
+ */
+function histogramSamples(cmd: Extract<ScriptCommand, { kind: 'load' }>): Array<[Labels, number]> {
+  const out: Array<[Labels, number]> = [];
   for (const s of cmd.series) {
     const name = s.labels.__name__ ?? '';
-    if (s.values.includes(undefined)) names.push(name);
-    if (cmd.withNhcb && name.endsWith('_bucket')) names.push(name.replace(/_bucket$/, ''));
+    const nhcb = cmd.withNhcb && name.endsWith('_bucket');
+    const { le: _le, ...rest } = s.labels;
+    const nhcbLabels: Labels = { ...rest, __name__: name.replace(/_bucket$/, '') };
+    s.values.forEach((v, i) => {
+      if (v === undefined) out.push([s.labels, i * cmd.intervalMs]);
+      if (nhcb && v !== null && v !== undefined) out.push([nhcbLabels, i * cmd.intervalMs]);
+    });
   }
-  return names;
+  return out;
 }
 
-/** True when an eval may read native histograms (names it, or selects by name pattern while some are loaded). */
-function touchesHistograms(expr: string, names: ReadonlySet<string>): boolean {
-  if (names.size === 0) return false;
-  if (/__name__|(^|[(,\s])\{/.test(expr)) return true;
-  const words = new Set(expr.match(/[A-Za-z_:][\w:]*/g) ?? []);
-  return [...names].some((n) => words.has(n));
+/**
+ * A reader over the float samples that notes whether a query selected any series holding native histogram
+ * samples in the range it read: such an eval is out of scope (skipped), whatever the rest of it does.
+ */
+class HistogramAwareReader implements SeriesReader {
+  touched = false;
+  constructor(
+    private readonly floats: SeriesReader,
+    private readonly histograms: MemorySeriesStore,
+  ) {}
+
+  select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesData[] {
+    if (this.histograms.select(matchers, minT, maxT).length > 0) this.touched = true;
+    return this.floats.select(matchers, minT, maxT);
+  }
+
+  labelNames(matchers?: readonly LabelMatcher[]): string[] {
+    return this.floats.labelNames(matchers);
+  }
+
+  labelValues(name: string, matchers?: readonly LabelMatcher[]): string[] {
+    return this.floats.labelValues(name, matchers);
+  }
+
+  seriesCount(): number {
+    return this.floats.seriesCount();
+  }
+
+  hasMetric(name: string): boolean {
+    return this.floats.hasMetric(name) || this.histograms.hasMetric(name);
+  }
 }
 
 function load(store: MemorySeriesStore, cmd: Extract<ScriptCommand, { kind: 'load' }>): void {
@@ -150,34 +216,43 @@ function load(store: MemorySeriesStore, cmd: Extract<ScriptCommand, { kind: 'loa
   }
 }
 
+/** True when an expression names a loaded histogram metric, or selects by name pattern while any is loaded. */
+function namesAny(expr: string, histograms: SeriesReader): boolean {
+  if (histograms.seriesCount() === 0) return false;
+  if (/__name__|(^|[(,\s])\{/.test(expr)) return true;
+  return (expr.match(/[A-Za-z_:][\w:]*/g) ?? []).some((word) => histograms.hasMetric(word));
+}
+
 /** Runs a promqltest script against a fresh MemorySeriesStore and EmbeddedPromqlQuery; one result per eval. */
 export async function runPromqlTestScript(text: string): Promise<CaseResult[]> {
   let store = new MemorySeriesStore();
-  let engine = EmbeddedPromqlQuery.create({ reader: store });
-  let histograms = new Set<string>();
+  let histograms = new MemorySeriesStore();
+  let reader = new HistogramAwareReader(store, histograms);
+  let engine = EmbeddedPromqlQuery.create({ reader });
   const results: CaseResult[] = [];
   for (const cmd of parsePromqlTestScript(text)) {
     if (cmd.kind === 'clear') {
       store = new MemorySeriesStore();
-      engine = EmbeddedPromqlQuery.create({ reader: store });
-      histograms = new Set();
+      histograms = new MemorySeriesStore();
+      reader = new HistogramAwareReader(store, histograms);
+      engine = EmbeddedPromqlQuery.create({ reader });
     } else if (cmd.kind === 'load') {
       load(store, cmd);
-      for (const n of histogramNames(cmd)) histograms.add(n);
+      for (const [labels, t] of histogramSamples(cmd)) histograms.append(labels, t, 0);
     } else {
-      results.push(await runCase(engine, cmd.case, histograms));
+      reader.touched = false;
+      const result = await runCase(engine, cmd.case);
+      // A refused eval never reads data, so whether it needs histograms is judged from the names it uses.
+      const refused = result.verdict === 'unsupported' && namesAny(cmd.case.expr, histograms);
+      const skipped = cmd.case.expectsHistograms || reader.touched || refused;
+      results.push(skipped ? { line: result.line, expr: result.expr, verdict: 'skipped' } : result);
     }
   }
   return results;
 }
 
-async function runCase(
-  engine: EmbeddedPromqlQuery,
-  c: EvalCase,
-  histograms: ReadonlySet<string>,
-): Promise<CaseResult> {
+async function runCase(engine: EmbeddedPromqlQuery, c: EvalCase): Promise<CaseResult> {
   const { line, expr } = c;
-  if (c.expectsHistograms || touchesHistograms(expr, histograms)) return { line, expr, verdict: 'skipped' };
   const outcome = c.instant
     ? await engine.instant(expr, c.atMs)
     : await engine.range(expr, c.atMs, c.endMs, c.stepMs);
@@ -185,6 +260,8 @@ async function runCase(
     return { line, expr, verdict: 'unsupported', detail: outcome.error.message };
   const problem = compare(outcome, c);
   if (problem !== null) return { line, expr, verdict: 'fail', detail: problem };
+  const annotationProblem = checkAnnotations(outcome, c);
+  if (annotationProblem !== null) return { line, expr, verdict: 'fail', detail: annotationProblem };
   const rangeMode =
     c.instant &&
     !c.expectFail &&

@@ -37,6 +37,15 @@ export interface EvalCase {
   readonly expected: readonly ExpectedSeries[];
   /** The expected output holds native histograms, which swas does not evaluate. */
   readonly expectsHistograms: boolean;
+  /** `expect warn|info|no_warn|no_info` lines (and the eval_warn / eval_info variants). */
+  readonly annotations: readonly AnnotationExpectation[];
+}
+
+/** One expectation about a query's warnings or infos; a message to match exactly or by regex, or any. */
+export interface AnnotationExpectation {
+  readonly type: 'warn' | 'info' | 'no_warn' | 'no_info';
+  readonly exact?: string;
+  readonly regex?: string;
 }
 
 /** A command of a test script. */
@@ -118,6 +127,7 @@ type Expectations = Pick<
   | 'rangeVector'
   | 'expected'
   | 'expectsHistograms'
+  | 'annotations'
 >;
 
 /** Reads the body of an eval: `expect …` lines, then expected series or a bare scalar. */
@@ -131,7 +141,9 @@ function parseExpectations(
     ordered: variant === '_ordered',
     expected: [],
     expectsHistograms: false,
+    annotations: variant === '_warn' ? [{ type: 'warn' }] : variant === '_info' ? [{ type: 'info' }] : [],
   };
+  const annotations: AnnotationExpectation[] = [...out.annotations];
   const expected: ExpectedSeries[] = [];
   for (const [, raw] of body) {
     const text = raw.trim();
@@ -148,6 +160,13 @@ function parseExpectations(
     } else if (expectation !== null) {
       const [, type, how, message = ''] = expectation;
       if (type === 'ordered') out.ordered = true;
+      if (type === 'warn' || type === 'info' || type === 'no_warn' || type === 'no_info') {
+        const text = unquoteExpectation(message);
+        annotations.push({
+          type,
+          ...(how === 'msg' ? { exact: text } : how === 'regex' ? { regex: text } : {}),
+        });
+      }
       if (type !== 'fail') continue;
       out.expectFail = true;
       if (how === 'msg') out.failMessage = { exact: unquoteExpectation(message) };
@@ -158,7 +177,7 @@ function parseExpectations(
       expected.push(parseExpectedSeries(text));
     }
   }
-  return { ...out, expected };
+  return { ...out, expected, annotations };
 }
 
 function parseExpectedSeries(text: string): ExpectedSeries {

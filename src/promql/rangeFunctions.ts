@@ -1,3 +1,4 @@
+import { executionError } from './QueryGuard.js';
 import { KahanSum, kahanInc, linearRegression, quantileOf } from './mathUtil.js';
 
 /** The samples of one series inside one step's window: indices [from, to) of t and v. */
@@ -17,6 +18,8 @@ export interface WindowContext {
   readonly rangeMs: number;
   /** The scalar argument of quantile_over_time and predict_linear at this step. */
   readonly param: number;
+  /** The second scalar argument (double_exponential_smoothing's trend factor) at this step. */
+  readonly param2: number;
 }
 
 /** A function over the samples in a window; null means "no output at this step". */
@@ -151,6 +154,60 @@ function values(w: Window): number[] {
   return out;
 }
 
+/** Median absolute deviation; a NaN sample makes it NaN, as in Prometheus. */
+function madOverTime(w: Window): number {
+  const xs = values(w);
+  if (xs.some(Number.isNaN)) return NaN;
+  const median = quantileOf(0.5, xs);
+  return quantileOf(
+    0.5,
+    xs.map((x) => Math.abs(x - median)),
+  );
+}
+
+/** Timestamp (seconds) of the last sample for which better(sample, best so far) holds, or best is NaN. */
+function tsOfExtreme(w: Window, better: (cur: number, best: number) => boolean): number {
+  let best = w.v[w.from] ?? NaN;
+  let at = w.t[w.from] ?? NaN;
+  for (let i = w.from; i < w.to; i++) {
+    const f = w.v[i] ?? NaN;
+    if (better(f, best) || Number.isNaN(best)) {
+      best = f;
+      at = w.t[i] ?? NaN;
+    }
+  }
+  return at / 1000;
+}
+
+/** Go's %f: six decimals, for Prometheus's parameter error messages. */
+function goFixed(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  return v.toFixed(6);
+}
+
+/** Holt's linear (double exponential) smoothing with smoothing factor sf and trend factor tf. */
+function doubleExponentialSmoothing(w: Window, c: WindowContext): number | null {
+  const sf = c.param;
+  const tf = c.param2;
+  if (!(sf > 0 && sf < 1))
+    executionError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFixed(sf)}`);
+  if (!(tf > 0 && tf < 1)) executionError(`invalid trend factor. Expected: 0 < tf < 1, got: ${goFixed(tf)}`);
+  if (w.to - w.from < 2) return null;
+  let s0 = 0;
+  let s1 = w.v[w.from] ?? NaN;
+  let b = (w.v[w.from + 1] ?? NaN) - s1;
+  for (let i = w.from + 1; i < w.to; i++) {
+    const x = sf * (w.v[i] ?? NaN);
+    // The trend starts as the first difference and is then smoothed with tf.
+    if (i > w.from + 1) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
 /** Range-vector functions by name. absent_over_time is handled by the caller (it looks at all series). */
 export const rangeFunctions: ReadonlyMap<string, RangeFunction> = new Map<string, RangeFunction>([
   ['rate', (w, c) => extrapolatedRate(w, c, true, true)],
@@ -169,6 +226,12 @@ export const rangeFunctions: ReadonlyMap<string, RangeFunction> = new Map<string
   ['stdvar_over_time', varianceOverTime],
   ['stddev_over_time', (w) => Math.sqrt(varianceOverTime(w))],
   ['quantile_over_time', (w, c) => quantileOf(c.param, values(w))],
+  ['mad_over_time', madOverTime],
+  ['ts_of_min_over_time', (w) => tsOfExtreme(w, (cur, best) => cur <= best)],
+  ['ts_of_max_over_time', (w) => tsOfExtreme(w, (cur, best) => cur >= best)],
+  ['ts_of_first_over_time', (w) => (w.t[w.from] ?? NaN) / 1000],
+  ['ts_of_last_over_time', (w) => (w.t[w.to - 1] ?? NaN) / 1000],
+  ['double_exponential_smoothing', doubleExponentialSmoothing],
   ['changes', changes],
   ['resets', resets],
   [
