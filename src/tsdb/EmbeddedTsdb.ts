@@ -1,0 +1,390 @@
+import { join } from 'node:path';
+import type { AppendRejection, AppendResult, Labels, SampleAppender } from '../core/index.js';
+import { ChunkFiles } from './ChunkFiles.js';
+import { lockDirectory } from './dirLock.js';
+import { chunkMetaSize, labelOrderKey, normalizeLabels, SeriesIndex, TsdbSeries } from './SeriesIndex.js';
+import type { LabelMatcher, SeriesData, SeriesReader } from './SeriesReader.js';
+import { compileTsdbOptions } from './tsdbOptions.js';
+import type { CompiledTsdbOptions, EmbeddedTsdbOptions } from './tsdbOptions.js';
+import { replayWal, WriteAheadLog } from './WriteAheadLog.js';
+import { encodeHeadChunk, encodeSeries } from './walRecords.js';
+import { WalReplayer } from './WalReplayer.js';
+import { XorEncoder } from './XorChunk.js';
+import { readSeries } from './readSeries.js';
+
+const noneDropped: RetentionResult = { filesDeleted: 0, bytesDeleted: 0, seriesRemoved: 0 };
+
+/** Chunk record bytes that are not sample data (record and payload headers). */
+const chunkOverheadBytes = 32;
+
+/** Counters describing what the TSDB holds. */
+export interface TsdbStats {
+  readonly series: number;
+  readonly headChunks: number;
+  readonly headSamples: number;
+  readonly sealedChunks: number;
+  readonly sealedSamples: number;
+  /** Encoded sample bytes in sealed chunks, without per-chunk headers. */
+  readonly sealedDataBytes: number;
+  readonly chunkFileBytes: number;
+  readonly walBytes: number;
+  readonly outOfOrderSamples: number;
+  readonly duplicateSamples: number;
+  readonly invalidLabelSamples: number;
+}
+
+/** What a retention pass removed. */
+export interface RetentionResult {
+  readonly filesDeleted: number;
+  readonly bytesDeleted: number;
+  readonly seriesRemoved: number;
+}
+
+/**
+ * The embedded metrics store: series interned with an inverted index, samples in Gorilla-compressed chunks
+ * (one head chunk per series in memory, sealed chunks in files), a write-ahead log, and retention.
+ *
+ * Durability: append() buffers; commit() writes and fsyncs. Every sample appended before a commit() whose
+ * promise resolved survives a `kill -9` (and a power loss); samples appended after the last resolved commit
+ * may or may not survive. Never appended twice: replay skips what chunk files already hold.
+ */
+export class EmbeddedTsdb implements SampleAppender, SeriesReader {
+  private readonly index = new SeriesIndex();
+  private readonly rejections: Record<AppendRejection, number> = {
+    out_of_order: 0,
+    duplicate: 0,
+    invalid_labels: 0,
+  };
+  private readonly sealed = { chunks: 0, samples: 0, dataBytes: 0 };
+  private readonly warnings: string[] = [];
+  private chunks!: ChunkFiles;
+  private wal!: WriteAheadLog;
+  private nextRef = 1;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private unlock: () => void = () => undefined;
+
+  private constructor(private readonly options: CompiledTsdbOptions) {}
+
+  /** Opens (or creates) the store in `options.dir`: reads chunk files, then replays checkpoint and WAL. */
+  static open(options: EmbeddedTsdbOptions): Promise<EmbeddedTsdb> {
+    try {
+      const db = new EmbeddedTsdb(compileTsdbOptions(options));
+      db.load();
+      return Promise.resolve(db);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Problems found and repaired while opening (each names its file). */
+  openWarnings(): readonly string[] {
+    return this.warnings;
+  }
+
+  /** Appends one sample; refuses samples not newer than the series' last one. Durable after commit(). */
+  append(labels: Labels, timestamp: number, v: number): AppendResult {
+    if (this.closed) throw new Error('EmbeddedTsdb.append called after close()');
+    if (!Number.isFinite(timestamp)) {
+      throw new RangeError(`sample timestamp must be a finite number of milliseconds, got ${timestamp}`);
+    }
+    const t = Math.round(timestamp);
+    const normalized = normalizeLabels(labels);
+    if (normalized === null) return this.reject('invalid_labels');
+    const key = labelOrderKey(normalized);
+    let series = this.index.get(key);
+    if (series === undefined) {
+      series = new TsdbSeries(this.nextRef++, Object.freeze({ ...normalized }), key);
+      this.index.add(series);
+      this.wal.addSeries(series.ref, series.labels);
+    } else if (t <= series.lastT) {
+      return this.reject(t === series.lastT ? 'duplicate' : 'out_of_order');
+    }
+    this.appendSample(series, t, v);
+    this.wal.addSample(series.ref, t, v);
+    return { ok: true };
+  }
+
+  /** Makes every sample appended so far durable (write + fsync); checkpoints the WAL when it has grown. */
+  commit(): Promise<void> {
+    return this.enqueue(async () => {
+      await Promise.all([this.wal.sync(), this.chunks.sync()]);
+      if (this.wal.segmentBytes() >= this.options.checkpointAfterBytes) this.checkpoint();
+    });
+  }
+
+  /** Commits, then closes every file; the store cannot be used afterwards. */
+  close(): Promise<void> {
+    const done = this.enqueue(async () => {
+      await this.wal.close();
+      await this.chunks.close();
+      this.unlock();
+    });
+    this.closed = true;
+    return done;
+  }
+
+  /** How many samples were refused, by reason, since the store was opened. */
+  rejectedSamples(): Record<AppendRejection, number> {
+    return { ...this.rejections };
+  }
+
+  /** Sizes and counters (e.g. bytes per sealed sample = sealedDataBytes / sealedSamples). */
+  stats(): TsdbStats {
+    let headChunks = 0;
+    let headSamples = 0;
+    for (const series of this.index.all()) {
+      if (series.head === null) continue;
+      headChunks++;
+      headSamples += series.head.count;
+    }
+    return {
+      series: this.index.size,
+      headChunks,
+      headSamples,
+      sealedChunks: this.sealed.chunks,
+      sealedSamples: this.sealed.samples,
+      sealedDataBytes: this.sealed.dataBytes,
+      chunkFileBytes: this.chunks.totalBytes(),
+      walBytes: this.wal.totalBytes(),
+      outOfOrderSamples: this.rejections.out_of_order,
+      duplicateSamples: this.rejections.duplicate,
+      invalidLabelSamples: this.rejections.invalid_labels,
+    };
+  }
+
+  seriesCount(): number {
+    return this.index.size;
+  }
+
+  hasMetric(name: string): boolean {
+    return this.index.hasMetric(name);
+  }
+
+  labelNames(matchers?: readonly LabelMatcher[]): string[] {
+    return this.index.labelNames(matchers);
+  }
+
+  labelValues(name: string, matchers?: readonly LabelMatcher[]): string[] {
+    return this.index.labelValues(name, matchers);
+  }
+
+  select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesData[] {
+    if (maxT < minT) return [];
+    const found = this.index.matching(matchers).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const out: SeriesData[] = [];
+    for (const series of found) {
+      const data = readSeries(series, this.chunks, minT, maxT);
+      if (data !== null) out.push(data);
+    }
+    return out;
+  }
+
+  /**
+   * Deletes whole chunk files whose newest sample is older than `t`, and head chunks entirely older than
+   * `t`; series left without data are forgotten. Samples older than `t` in files that are kept stay readable.
+   */
+  deleteBefore(t: number): Promise<RetentionResult> {
+    return this.enqueue(() => Promise.resolve(this.dropFiles((file) => file.maxT < t, t)));
+  }
+
+  /**
+   * Applies the configured retention at time `now` (ms): seals heads quiet for chunkSpanMs so they can age
+   * out, deletes files older than retentionMs, then the oldest files while chunk files + WAL exceed
+   * retentionBytes.
+   */
+  enforceRetention(now: number): Promise<RetentionResult> {
+    return this.enqueue(() => {
+      const byTime = this.dropFiles(
+        (file) => file.maxT < now - this.options.retentionMs,
+        now - this.options.retentionMs,
+      );
+      for (const series of this.index.all()) {
+        if (series.head !== null && series.head.maxT < now - this.options.chunkSpanMs) this.seal(series);
+      }
+      const bySize = this.options.retentionBytes > 0 ? this.dropForSize() : noneDropped;
+      return Promise.resolve({
+        filesDeleted: byTime.filesDeleted + bySize.filesDeleted,
+        bytesDeleted: byTime.bytesDeleted + bySize.bytesDeleted,
+        seriesRemoved: byTime.seriesRemoved + bySize.seriesRemoved,
+      });
+    });
+  }
+
+  /** Deletes the oldest chunk files until chunk files + WAL fit retentionBytes (checkpointing first). */
+  private dropForSize(): RetentionResult {
+    const size = (): number => this.chunks.totalBytes() + this.wal.totalBytes();
+    if (size() <= this.options.retentionBytes) return noneDropped;
+    this.checkpoint();
+    let excess = size() - this.options.retentionBytes;
+    const doomed = new Set<number>();
+    for (const file of this.chunks.list()) {
+      if (excess <= 0) break;
+      doomed.add(file.seq);
+      excess -= file.size;
+    }
+    return this.dropFiles((file) => doomed.has(file.seq), -Infinity);
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('EmbeddedTsdb used after close()'));
+    const run = this.chain.then(task);
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private reject(reason: AppendRejection): AppendResult {
+    this.rejections[reason]++;
+    return { ok: false, reason };
+  }
+
+  private appendSample(series: TsdbSeries, t: number, v: number): void {
+    let head = series.head;
+    if (
+      head !== null &&
+      (head.count >= this.options.chunkSamples || t - head.minT >= this.options.chunkSpanMs)
+    ) {
+      this.seal(series);
+      head = null;
+    }
+    if (head === null) series.head = head = new XorEncoder();
+    head.append(t, v);
+    series.lastT = t;
+  }
+
+  private seal(series: TsdbSeries): void {
+    const head = series.head;
+    if (head === null) return;
+    const [seq, offset, length] = this.chunks.write(series.ref, head);
+    series.chunks.push(seq, offset, length, head.minT, head.maxT, head.count);
+    series.head = null;
+    this.countSealed(head.count, length, 1);
+  }
+
+  private countSealed(samples: number, recordBytes: number, sign: 1 | -1): void {
+    this.sealed.chunks += sign;
+    this.sealed.samples += sign * samples;
+    this.sealed.dataBytes += sign * (recordBytes - chunkOverheadBytes);
+  }
+
+  /** Deletes the chunk files `doomed` picks; heads entirely older than `headCutoff` go too. */
+  private dropFiles(
+    doomed: (file: { seq: number; maxT: number }) => boolean,
+    headCutoff: number,
+  ): RetentionResult {
+    const deleted = new Set<number>();
+    let bytesDeleted = 0;
+    for (const file of this.chunks.list()) {
+      if (!doomed(file)) continue;
+      this.chunks.remove(file.seq);
+      deleted.add(file.seq);
+      bytesDeleted += file.size;
+    }
+    let seriesRemoved = 0;
+    let headsDropped = 0;
+    for (const series of [...this.index.all()]) {
+      if (deleted.size > 0) this.forgetChunks(series, deleted);
+      if (series.head !== null && series.head.maxT < headCutoff) {
+        series.head = null;
+        headsDropped++;
+      }
+      if (series.head === null && series.chunks.length === 0) {
+        this.index.remove(series);
+        seriesRemoved++;
+      }
+    }
+    // A checkpoint now, so a crash cannot replay the deleted data back from the WAL.
+    if (deleted.size > 0 || headsDropped > 0) this.checkpoint();
+    return { filesDeleted: deleted.size, bytesDeleted, seriesRemoved };
+  }
+
+  private forgetChunks(series: TsdbSeries, deleted: ReadonlySet<number>): void {
+    const kept: number[] = [];
+    const metas = series.chunks;
+    for (let i = 0; i < metas.length; i += chunkMetaSize) {
+      if (deleted.has(metas[i] ?? 0)) this.countSealed(metas[i + 5] ?? 0, metas[i + 2] ?? 0, -1);
+      else for (let j = 0; j < chunkMetaSize; j++) kept.push(metas[i + j] ?? 0);
+    }
+    series.chunks = kept;
+  }
+
+  /**
+   * Replaces the WAL so far by a checkpoint of every series and its head chunk. Runs without yielding so
+   * no append slips between the rotation and the snapshot; chunk files are fsynced first because the
+   * segments about to be deleted are the only other copy of their samples.
+   */
+  private checkpoint(): void {
+    this.chunks.syncBlocking();
+    const upTo = this.wal.rotate();
+    this.wal.checkpoint(upTo, this.checkpointRecords());
+  }
+
+  private *checkpointRecords(): Generator<Buffer> {
+    for (const series of this.index.all()) {
+      yield encodeSeries(series.ref, series.labels);
+      const head = series.head;
+      if (head !== null) yield encodeHeadChunk(series.ref, head.minT, head.count, head.bits.view());
+    }
+  }
+
+  private load(): void {
+    const { dir } = this.options;
+    this.unlock = lockDirectory(dir);
+    const warn = (message: string): void => {
+      if (this.warnings.length < 1000) this.warnings.push(message);
+      this.options.onWarning(message);
+    };
+    const found = new Map<number, number[]>();
+    let maxRef = 0;
+    this.chunks = ChunkFiles.open(
+      join(dir, 'chunks'),
+      { fileBytes: this.options.chunkFileBytes, fileSpanMs: this.options.chunkFileSpanMs },
+      (ref, seq, offset, length, minT, maxT, count) => {
+        let metas = found.get(ref);
+        if (metas === undefined) found.set(ref, (metas = []));
+        metas.push(seq, offset, length, minT, maxT, count);
+        maxRef = Math.max(maxRef, ref);
+        this.countSealed(count, length, 1);
+      },
+      warn,
+    );
+    const replay = new WalReplayer(
+      this.index,
+      found,
+      (series) => {
+        this.index.add(series);
+        this.nextRef = Math.max(this.nextRef, series.ref + 1);
+      },
+      (series, t, v) => this.appendSample(series, t, v),
+    );
+    const result = replayWal(join(dir, 'wal'), (payload) => replay.record(payload), warn);
+    if (replay.unknownRefs > 0) {
+      warn(
+        `write-ahead log in ${dir} has ${replay.unknownRefs} samples of series it never declared; skipped`,
+      );
+    }
+    if (found.size > 0) {
+      // Chunks sealed after the last commit whose series record never reached the WAL: uncommitted data.
+      let orphans = 0;
+      for (const metas of found.values()) {
+        orphans += metas.length / chunkMetaSize;
+        for (let i = 0; i < metas.length; i += chunkMetaSize)
+          this.countSealed(metas[i + 5] ?? 0, metas[i + 2] ?? 0, -1);
+      }
+      warn(
+        `chunk files in ${join(dir, 'chunks')} hold ${orphans} uncommitted chunks of ${found.size} series ` +
+          'the write-ahead log never declared (a crash before commit); they are ignored and age out with retention',
+      );
+    }
+    this.nextRef = Math.max(this.nextRef, maxRef + 1);
+    this.wal = WriteAheadLog.create(
+      join(dir, 'wal'),
+      result.nextSeq,
+      this.options.walSegmentBytes,
+      result.segmentBytes,
+    );
+  }
+}
