@@ -1,12 +1,17 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { swasArgv, REPO_ROOT } from '../examples/demo/demo.js';
+import { REPO_ROOT } from '../examples/demo/demo.js';
 import { freePort } from './support/ports.js';
 import { eventually } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
+
+// The built CLI, as installed: `npm test` builds dist/ first.
+const BUILT_CLI = join(REPO_ROOT, 'dist/cli/main.js');
+const swasArgv = (args: string[]) => [BUILT_CLI, ...args];
 
 function swas(args: string[], cwd = REPO_ROOT) {
   const result = spawnSync(process.execPath, swasArgv(args), {
@@ -17,14 +22,16 @@ function swas(args: string[], cwd = REPO_ROOT) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('swas command line', () => {
+describe('swas command line', { timeout: 90_000 }, () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   beforeAll(async () => {
+    if (!existsSync(BUILT_CLI))
+      throw new Error(`${BUILT_CLI} is missing: run \`npm run build\` (npm test does it)`);
     tmp = await makeTempDir('cli');
   });
-  afterAll(() => tmp.remove());
+  afterAll(() => tmp?.remove());
 
-  it('prints its version, from the source and from the built package', () => {
+  it('prints its version, from dist and through the installed bin/swas.js', () => {
     const version = (
       JSON.parse(spawnSync('cat', [join(REPO_ROOT, 'package.json')], { encoding: 'utf8' }).stdout) as {
         version: string;
