@@ -46,3 +46,18 @@ export {
   type FileSdRead,
 } from './fileSdFormat.js';
 export { FileServiceDiscovery, type FileServiceDiscoveryOptions, type FileSdLifecycle } from './fileSd.js';
+export { snappyDecode, snappyEncode } from './remoteWriteSnappy.js';
+export { decodeWriteRequest, type DecodedTimeSeries, type DecodedWriteRequest } from './remoteWriteDecode.js';
+export { encodeRemoteWriteBody, encodeWriteRequest, type WriteRequestSeries } from './remoteWriteEncode.js';
+export { REMOTE_WRITE_CODES, RemoteWriteDecodeError, RemoteWriteTooLargeError } from './remoteWriteErrors.js';
+export {
+  checkRemoteWriteHeaders,
+  DEFAULT_REMOTE_WRITE_LIMITS,
+  RemoteWriteReceiver,
+  tooLargeMessage,
+  type RemoteWriteLimits,
+  type RemoteWriteOutcome,
+  type RemoteWriteRejection,
+  type RemoteWriteStats,
+  type RemoteWriteSummary,
+} from './remoteWriteReceiver.js';
