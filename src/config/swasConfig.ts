@@ -200,8 +200,14 @@ export const swasConfigSchema = z.strictObject({
   metrics: z
     .strictObject({
       retention: duration({ min: 60_000 })
-        .prefault('6h')
-        .describe('how long the in-memory store keeps samples'),
+        .prefault('15d')
+        .describe('how long the embedded TSDB keeps samples'),
+      retention_size_bytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('delete the oldest data when the TSDB grows past this many bytes; 0 = no size limit'),
     })
     .prefault({}),
   scrape: z
@@ -210,6 +216,25 @@ export const swasConfigSchema = z.strictObject({
       timeout: duration({ min: 100 }).prefault('10s'),
     })
     .prefault({}),
+  remote_write_receiver: z
+    .strictObject({
+      max_body_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(10 * 1024 * 1024)
+        .describe('compressed request size; larger gets 413'),
+      max_decompressed_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(64 * 1024 * 1024),
+      max_labels_per_series: z.number().int().min(1).default(64),
+      max_label_name_length: z.number().int().min(1).default(256),
+      max_label_value_length: z.number().int().min(1).default(4096),
+    })
+    .prefault({})
+    .describe('limits of POST /api/v1/write (read at start-up)'),
   scrape_configs: z.array(scrapeConfig).default([]),
   rules: z
     .strictObject({

@@ -8,7 +8,7 @@ import type { EmbeddedPromqlQuery } from '../promql/index.js';
 import type { RuleManager } from '../rules/index.js';
 import type { RunExecutor } from '../runbooks/index.js';
 import type { StateStore } from '../store/index.js';
-import type { MemorySeriesStore } from '../tsdb/index.js';
+import type { EmbeddedTsdb } from '../tsdb/index.js';
 
 /** Where the server is in its life; `/-/ready` answers 200 only while `running`. */
 export type ServerLifecycle = 'starting' | 'running' | 'draining' | 'stopped';
@@ -16,7 +16,9 @@ export type ServerLifecycle = 'starting' | 'running' | 'draining' | 'stopped';
 /** The parts of a running server that routes read. */
 export interface ServerParts {
   readonly store: StateStore;
-  readonly series: MemorySeriesStore;
+  readonly series: EmbeddedTsdb;
+  /** Makes appended samples durable (fsync). */
+  commitSamples(): Promise<void>;
   readonly query: EmbeddedPromqlQuery;
   readonly scrape: ScrapeManager;
   readonly rules: RuleManager;

@@ -10,7 +10,9 @@ import { EmbeddedPromqlQuery } from '../promql/index.js';
 import { compileRuleGroups, RuleManager } from '../rules/index.js';
 import { RunExecutor, type ServiceControl } from '../runbooks/index.js';
 import { openStateStore } from '../store/index.js';
-import { MemorySeriesStore } from '../tsdb/index.js';
+import { EmbeddedTsdb } from '../tsdb/index.js';
+import { join } from 'node:path';
+import { registerTsdbMetrics } from './tsdbMetrics.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import {
   loadBalancersFrom,
@@ -37,6 +39,7 @@ export class SwasServer {
   private state: ServerLifecycle = 'starting';
   private app: FastifyInstance | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
+  private commitTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -53,7 +56,16 @@ export class SwasServer {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'swas_' });
     const store = await openStateStore({ url: config.store.url, dataDir: options.dataDir });
-    const series = new MemorySeriesStore();
+    const series = await EmbeddedTsdb.open({
+      dir: join(options.dataDir, 'tsdb'),
+      retentionMs: config.metrics.retention,
+      retentionBytes: config.metrics.retention_size_bytes,
+      onWarning: (message) => logger.warn({ tsdb: message }, 'metrics store recovered from damage'),
+    }).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
+    registerTsdbMetrics(registry, series);
     const query = EmbeddedPromqlQuery.create({ reader: series });
     const scrape = ScrapeManager.create({ appender: series, now, logger });
 
@@ -114,6 +126,7 @@ export class SwasServer {
     const parts: ServerParts = {
       store,
       series,
+      commitSamples: () => series.commit(),
       query,
       scrape,
       rules,
@@ -153,7 +166,15 @@ export class SwasServer {
     server.discovery = await startServiceDiscovery(loaded, (targets) => scrape.setTargets(targets), logger);
     scrape.start();
     rules.start();
-    server.retentionTimer = setInterval(() => series.deleteBefore(now() - config.metrics.retention), 60_000);
+    // Scraped samples become durable within a second; remote writes commit before they are acknowledged.
+    server.commitTimer = setInterval(() => {
+      series.commit().catch((error: unknown) => logger.error({ err: error }, 'committing samples failed'));
+    }, 1000);
+    server.retentionTimer = setInterval(() => {
+      series
+        .enforceRetention(now())
+        .catch((error: unknown) => logger.error({ err: error }, 'metrics retention failed'));
+    }, 60_000);
     server.retentionTimer.unref();
     // Swapping holders on reload needs the mutable bindings above.
     server.rebind = (next) => {
@@ -228,11 +249,14 @@ export class SwasServer {
     this.state = 'draining';
     logger.info('swas is draining: no new runs; steps in flight finish or park');
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    if (this.commitTimer) clearInterval(this.commitTimer);
     await rules.stop();
     this.discovery?.stop();
     await scrape.stop();
     this.parts.incidents.stop();
     await executor.shutdown(this.loaded.config.server.shutdown_timeout);
+    await this.parts.series.commit();
+    await this.parts.series.close();
     await this.notifier.drain(5000);
     await this.app?.close();
     await store.close();

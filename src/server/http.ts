@@ -6,6 +6,7 @@ import { healthRoutes } from './routes/healthRoutes.js';
 import { incidentRoutes } from './routes/incidentRoutes.js';
 import { prometheusRoutes } from './routes/prometheusRoutes.js';
 import { runRoutes } from './routes/runRoutes.js';
+import { writeRoutes } from './routes/writeRoutes.js';
 import type { ServerParts } from './ServerParts.js';
 
 const UI_FILES: Record<string, string> = {
@@ -48,6 +49,14 @@ export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance>
   prometheusRoutes(app, parts);
   incidentRoutes(app, parts);
   runRoutes(app, parts);
+  const limits = parts.config().config.remote_write_receiver;
+  writeRoutes(app, parts, {
+    maxBodyBytes: limits.max_body_bytes,
+    maxDecompressedBytes: limits.max_decompressed_bytes,
+    maxLabelsPerSeries: limits.max_labels_per_series,
+    maxLabelNameLength: limits.max_label_name_length,
+    maxLabelValueLength: limits.max_label_value_length,
+  });
   for (const [url, file] of Object.entries(UI_FILES)) {
     const path = new URL(`../../ui/${file}`, import.meta.url);
     app.get(url, { config: { role: 'public' } }, async (_request, reply) => {
