@@ -61,3 +61,8 @@ export {
   type RemoteWriteStats,
   type RemoteWriteSummary,
 } from './remoteWriteReceiver.js';
+export {
+  RemoteWriteSender,
+  type RemoteWriteSenderOptions,
+  type RemoteWriteSenderStats,
+} from './RemoteWriteSender.js';

@@ -247,3 +247,15 @@ describe('protobuf fuzzing', () => {
     }
   });
 });
+
+describe('staleness markers on the wire', () => {
+  it('are encoded with the exact bits receivers look for, even after V8 quieted the NaN', () => {
+    const quieted: number[] = [STALE_NAN];
+    const bytes = encodeWriteRequest([
+      { labels: { __name__: 'gone' }, t: Float64Array.of(1000), v: Float64Array.of(quieted[0] ?? 0) },
+    ]);
+    const hex = Buffer.from(bytes).toString('hex');
+    expect(hex).toContain('020000000000f07f');
+    expect(hex).not.toContain('020000000000f87f');
+  });
+});

@@ -1,7 +1,7 @@
 // Protobuf encoding of prometheus.WriteRequest (remote write 1.0), sized exactly in a first pass so the
 // body is written into one buffer without copies.
 import { Buffer } from 'node:buffer';
-import { compareStrings, type Labels } from '../core/index.js';
+import { compareStrings, isStaleNaN, type Labels } from '../core/index.js';
 import { snappyEncode } from './remoteWriteSnappy.js';
 
 /** One series to send: labels (must include `__name__`) and parallel sample arrays (`t` in ms). */
@@ -130,7 +130,12 @@ function writeSeries(w: Writer, s: SizedSeries): void {
     w.buf[w.pos++] = KEY_SAMPLES;
     w.uvarint(sampleSize(ts));
     w.buf[w.pos++] = KEY_SAMPLE_VALUE;
-    w.view.setFloat64(w.pos, v[i] as number, true);
+    const value = v[i] as number;
+    if (isStaleNaN(value)) {
+      // Receivers recognise staleness by the exact bits 0x7ff0000000000002, which V8 may have quieted.
+      w.view.setUint32(w.pos, 0x00000002, true);
+      w.view.setUint32(w.pos + 4, 0x7ff00000, true);
+    } else w.view.setFloat64(w.pos, value, true);
     w.pos += 8;
     if (ts !== 0) {
       w.buf[w.pos++] = KEY_SAMPLE_TIMESTAMP;

@@ -46,3 +46,4 @@ export { parsePromqlTestScript } from './promqlTestScript.js';
 export type { EvalCase, ExpectedSeries, LoadedSeries, ScriptCommand } from './promqlTestScript.js';
 export { failingEvals, runConformanceDir, summarizeConformance } from './conformanceSuite.js';
 export type { ConformanceFile, ConformanceSummary } from './conformanceSuite.js';
+export { RemotePromqlQuery, type RemotePromqlQueryOptions } from './RemotePromqlQuery.js';
