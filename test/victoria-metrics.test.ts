@@ -1,14 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startVm, stopVm, waitFor, type Vm } from './support/victoriaMetrics.js';
 import { labelsKey } from '../src/core/index.js';
 import type { WriteRequestSeries } from '../src/ingest/index.js';
 import { EmbeddedPromqlQuery, type MetricsQuery, type QueryOutcome } from '../src/promql/index.js';
 import { RemotePromqlQuery } from '../src/promql/RemotePromqlQuery.js';
 import { MemorySeriesStore } from '../src/tsdb/index.js';
 import { RemoteWriteSender } from '../src/ingest/index.js';
-import { freePort } from './support/ports.js';
 import { makeTempDir } from './support/tmp.js';
 
 // Samples are appended, as a scraper would, to a RemoteWriteSender that stores them in the embedded store and
@@ -16,7 +14,6 @@ import { makeTempDir } from './support/tmp.js';
 // RemotePromqlQuery and EmbeddedPromqlQuery. Where MetricsQL differs from PromQL by design, the last describe
 // block pins the difference instead of hiding it.
 
-const VM_INSTALL_COMMAND = 'apt-get update && apt-get install -y victoria-metrics';
 const SCRAPE_MS = 15_000;
 const MINUTE = 60_000;
 // Data ends well before "now" so VictoriaMetrics' latency offset and any clock skew do not matter.
@@ -30,12 +27,6 @@ const BUCKETS = [
   ['1', 4],
   ['+Inf', 5],
 ] as const;
-
-interface Vm {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly logPath: string;
-}
 
 let vm: Vm | undefined;
 let removeDir: (() => Promise<void>) | undefined;
@@ -71,55 +62,6 @@ function buildSeries(): WriteRequestSeries[] {
   const uneven = ts.map((_, k) => (total += k % 2 === 0 ? 1 : 20));
   series.push({ labels: { __name__: 'jobs_processed_total', job: 'worker' }, t: ts, v: uneven });
   return series;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-}
-
-async function startVm(dir: string): Promise<Vm> {
-  const which = spawnSync('sh', ['-c', 'command -v victoria-metrics'], { encoding: 'utf8' });
-  const binary = which.stdout.trim();
-  if (which.status !== 0 || binary === '') {
-    throw new Error(`victoria-metrics is not installed. Install it with: ${VM_INSTALL_COMMAND}`);
-  }
-  const port = await freePort();
-  const logPath = join(dir, 'vm.log');
-  const log = openSync(logPath, 'a');
-  const child = spawn(
-    binary,
-    [
-      `-httpListenAddr=127.0.0.1:${port}`,
-      `-storageDataPath=${join(dir, 'data')}`,
-      '-search.latencyOffset=1s',
-      '-retentionPeriod=1d',
-      // Results must reflect the samples just written, not a cache filled before they arrived.
-      '-search.disableCache',
-    ],
-    { stdio: ['ignore', log, log] },
-  );
-  closeSync(log);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    `VictoriaMetrics answering on ${url}/health (log: ${logPath})`,
-    async () => (await fetch(`${url}/health`)).ok,
-    20_000,
-  );
-  return { child, url, logPath };
-}
-
-async function stopVm(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Appends like a scraper (sample by sample, in time order) through the sender, which forwards to the store. */

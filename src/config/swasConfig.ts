@@ -208,8 +208,58 @@ export const swasConfigSchema = z.strictObject({
         .min(0)
         .default(0)
         .describe('delete the oldest data when the TSDB grows past this many bytes; 0 = no size limit'),
+      query: z
+        .enum(['embedded', 'remote'])
+        .default('embedded')
+        .describe('which engine answers PromQL for rules, runbooks and the API: embedded, or remote_query'),
+      remote_query: z
+        .strictObject({
+          url: z
+            .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+            .describe('base URL of a Prometheus-compatible API, without /api/v1'),
+          headers: z
+            .record(z.string(), z.string())
+            .default({})
+            .describe('extra headers, e.g. Authorization; secrets'),
+          timeout: duration({ min: 100 }).prefault('30s'),
+        })
+        .optional(),
+      remote_write: z
+        .array(
+          z.strictObject({
+            url: z
+              .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+              .describe('remote-write endpoint, e.g. http://vm:8428/api/v1/write'),
+            headers: z
+              .record(z.string(), z.string())
+              .default({})
+              .describe('extra headers, e.g. Authorization; secrets'),
+            queue_dir: z
+              .string()
+              .optional()
+              .describe('on-disk queue, relative to data_dir; default <data_dir>/remote-write/<index>'),
+            max_queue_bytes: z
+              .number()
+              .int()
+              .min(1024 * 1024)
+              .default(256 * 1024 * 1024)
+              .describe('past this the oldest queued batches are dropped and counted'),
+            timeout: duration({ min: 100 }).prefault('30s'),
+          }),
+        )
+        .default([])
+        .describe('send every scraped and recorded sample to these remote-write receivers'),
     })
-    .prefault({}),
+    .prefault({})
+    .superRefine((metrics, ctx) => {
+      if (metrics.query === 'remote' && metrics.remote_query === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['query'],
+          message: 'query is remote, so metrics.remote_query.url is required',
+        });
+      }
+    }),
   scrape: z
     .strictObject({
       interval: duration({ min: 1000 }).prefault('15s'),
@@ -271,4 +321,9 @@ export const swasConfigSchema = z.strictObject({
 export type SwasConfig = z.output<typeof swasConfigSchema>;
 
 /** Paths of config values that are secrets: redacted in logs, API responses and bundles. */
-export const SECRET_FIELDS: readonly string[] = ['store.url', 'notify.webhooks[].headers'];
+export const SECRET_FIELDS: readonly string[] = [
+  'store.url',
+  'notify.webhooks[].headers',
+  'metrics.remote_query.headers',
+  'metrics.remote_write[].headers',
+];

@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/index.js';
 import type { IncidentManager } from '../incidents/index.js';
 import type { ScrapeManager } from '../ingest/index.js';
 import type { LoadBalancer } from '../lb/index.js';
-import type { EmbeddedPromqlQuery } from '../promql/index.js';
+import type { MetricsQuery } from '../promql/index.js';
 import type { RuleManager } from '../rules/index.js';
 import type { RunExecutor } from '../runbooks/index.js';
 import type { StateStore } from '../store/index.js';
@@ -19,7 +19,8 @@ export interface ServerParts {
   readonly series: EmbeddedTsdb;
   /** Makes appended samples durable (fsync). */
   commitSamples(): Promise<void>;
-  readonly query: EmbeddedPromqlQuery;
+  /** The PromQL engine rules, runbooks and the API use: embedded, or remote when configured. */
+  readonly query: MetricsQuery;
   readonly scrape: ScrapeManager;
   readonly rules: RuleManager;
   readonly executor: RunExecutor;

@@ -4,9 +4,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { errorMessage, SwasError } from '../core/index.js';
 import { IncidentManager } from '../incidents/index.js';
-import { ScrapeManager } from '../ingest/index.js';
+import { ScrapeManager, type RemoteWriteSender } from '../ingest/index.js';
 import { Notifier } from '../paging/index.js';
-import { EmbeddedPromqlQuery } from '../promql/index.js';
 import { compileRuleGroups, RuleManager } from '../rules/index.js';
 import { RunExecutor, type ServiceControl } from '../runbooks/index.js';
 import { openStateStore } from '../store/index.js';
@@ -22,6 +21,7 @@ import {
   type ServiceDiscovery,
 } from './fromConfig.js';
 import { buildHttpApp } from './http.js';
+import { metricsEnginesFrom } from './metricsEngines.js';
 import type { ServerLifecycle, ServerParts } from './ServerParts.js';
 import { VERSION } from './version.js';
 
@@ -46,6 +46,7 @@ export class SwasServer {
     private loaded: LoadedConfig,
     readonly parts: ServerParts,
     private readonly notifier: Notifier,
+    private readonly senders: readonly RemoteWriteSender[],
   ) {}
 
   /** Opens the store, restores state, resumes unfinished runs and starts serving. */
@@ -66,8 +67,8 @@ export class SwasServer {
       throw error;
     });
     registerTsdbMetrics(registry, series);
-    const query = EmbeddedPromqlQuery.create({ reader: series });
-    const scrape = ScrapeManager.create({ appender: series, now, logger });
+    const { query, appender, senders } = metricsEnginesFrom(config, series, options.dataDir, logger);
+    const scrape = ScrapeManager.create({ appender, now, logger });
 
     // Late-bound holders let config reload swap load balancers and services under running steps.
     let lbs = loadBalancersFrom(config);
@@ -114,7 +115,7 @@ export class SwasServer {
     const incidentManager = incidents;
     const rules = RuleManager.create({
       query,
-      appender: series,
+      appender,
       alertState: alertStateFromStore(store),
       onAlertChange: (c) => incidentManager.handleAlertChange(c),
       logger,
@@ -141,7 +142,7 @@ export class SwasServer {
       reload: () =>
         server ? server.reload() : Promise.resolve({ ok: false as const, error: 'still starting' }),
     };
-    server = new SwasServer(loaded, parts, notifier);
+    server = new SwasServer(loaded, parts, notifier, senders);
     const restored = await rules.restore();
     await incidents.restore(rules.activeAlerts());
     await rules.setGroups(compileRuleGroups(loaded.ruleFiles, config.rules.evaluation_interval));
@@ -255,6 +256,7 @@ export class SwasServer {
     await scrape.stop();
     this.parts.incidents.stop();
     await executor.shutdown(this.loaded.config.server.shutdown_timeout);
+    for (const sender of this.senders) await sender.close();
     await this.parts.series.commit();
     await this.parts.series.close();
     await this.notifier.drain(5000);
