@@ -2,16 +2,21 @@ import {
   compareStrings,
   errorMessage,
   InputError,
-  labelsKey,
   METRIC_NAME_LABEL,
   STALE_NAN,
   type AppendRejection,
   type Labels,
   type SampleAppender,
 } from '../core/index.js';
-import type { ParsedSample } from './exposition.js';
-import { scrapeSamples } from './scrapeHttp.js';
-import { mergeTargetLabels } from './scrapeLabels.js';
+import type { MetricMetadata, ParsedSample } from './exposition.js';
+import {
+  appendByRef,
+  isRefAppender,
+  ScrapeCache,
+  scrapeWithCache,
+  type RefAppender,
+  type TargetSeries,
+} from './scrapeCache.js';
 import {
   describeTarget,
   finalTargetLabels,
@@ -61,10 +66,14 @@ interface TargetState {
   lastDurationMs: number | null;
   samplesScraped: number;
   readonly rejected: Record<AppendRejection, number>;
-  /** Every series the last successful scrape returned, to count new ones. */
-  lastKeys: Set<string>;
+  /** Series text → stored series, so known series skip label work. */
+  readonly cache: ScrapeCache;
+  /** The cache's number of the last successful scrape (0: none since the last failure), to count new series. */
+  lastOkScrape: number;
   /** The series of the last successful scrape that get a staleness marker when they disappear. */
-  staleCandidates: Map<string, Labels>;
+  staleCandidates: TargetSeries[];
+  /** HELP/TYPE/UNIT of the last successful scrape, for /api/v1/metadata. */
+  metadata: ReadonlyMap<string, MetricMetadata>;
   inFlight: Promise<unknown> | null;
   /** true while `setTargets` wants this target scraped on its interval. */
   looped: boolean;
@@ -79,12 +88,15 @@ export class ScrapeManager {
   private readonly states = new Map<string, TargetState>();
   private readonly retiring = new Set<Promise<void>>();
   private running = false;
+  private readonly refStore: RefAppender | null;
 
   private constructor(
     private readonly appender: SampleAppender,
     private readonly now: () => number,
     private readonly logger: ScrapeLogger,
-  ) {}
+  ) {
+    this.refStore = isRefAppender(appender) ? appender : null;
+  }
 
   /** Creates a stopped manager with no targets. */
   static create(options: ScrapeManagerOptions): ScrapeManager {
@@ -140,6 +152,22 @@ export class ScrapeManager {
       .map((state) => statusOf(state));
   }
 
+  /**
+   * The HELP/TYPE/UNIT metadata of every target's last successful scrape, by metric family name, with
+   * identical entries from several targets kept once.
+   */
+  metadata(): Map<string, MetricMetadata[]> {
+    const byMetric = new Map<string, Map<string, MetricMetadata>>();
+    for (const state of this.states.values()) {
+      for (const [metric, entry] of state.metadata) {
+        const entries = byMetric.get(metric) ?? new Map<string, MetricMetadata>();
+        entries.set(`${entry.type}\u0000${entry.help}\u0000${entry.unit}`, entry);
+        byMetric.set(metric, entries);
+      }
+    }
+    return new Map([...byMetric].map(([metric, entries]) => [metric, [...entries.values()]]));
+  }
+
   /** Scrapes a target now, after any scrape of it already running; a target not yet known is added. */
   async scrapeOnce(target: ScrapeTarget): Promise<TargetStatus> {
     const problem = targetProblem(target);
@@ -164,8 +192,10 @@ export class ScrapeManager {
       lastDurationMs: null,
       samplesScraped: 0,
       rejected: { out_of_order: 0, duplicate: 0, invalid_labels: 0 },
-      lastKeys: new Set(),
-      staleCandidates: new Map(),
+      cache: new ScrapeCache(labels),
+      lastOkScrape: 0,
+      staleCandidates: [],
+      metadata: new Map(),
       inFlight: null,
       looped: false,
       timer: null,
@@ -211,10 +241,8 @@ export class ScrapeManager {
     if (state.lastScrapeMs === null) return;
     // After the last scrape's timestamp, or the store would reject the markers as duplicates.
     const t = Math.max(this.now(), state.lastScrapeMs + 1);
-    for (const labels of state.staleCandidates.values()) this.append(state, labels, t, STALE_NAN);
+    this.markAllStale(state, t);
     for (const labels of state.reportLabels) this.append(state, labels, t, STALE_NAN);
-    state.staleCandidates = new Map();
-    state.lastKeys = new Set();
   }
 
   private schedule(state: TargetState): void {
@@ -269,13 +297,13 @@ export class ScrapeManager {
   private async scrape(state: TargetState, target: ScrapeTarget): Promise<TargetStatus> {
     const timestampMs = this.now();
     const started = performance.now();
-    const outcome = await scrapeSamples(target);
+    const outcome = await scrapeWithCache(target, state.cache);
     const durationMs = performance.now() - started;
     const rejectedBefore = { ...state.rejected };
     let error = outcome.ok ? null : outcome.error;
     let added = 0;
     try {
-      if (outcome.ok) added = this.recordSamples(state, target, timestampMs, outcome.samples);
+      if (outcome.ok) added = this.recordSamples(state, timestampMs, outcome.samples);
       else this.markAllStale(state, timestampMs);
       this.appendReport(
         state,
@@ -294,47 +322,47 @@ export class ScrapeManager {
     state.lastScrapeMs = timestampMs;
     state.lastDurationMs = durationMs;
     state.samplesScraped = outcome.ok ? outcome.samples.length : 0;
+    // Like Prometheus's scrape cache, metadata survives a failed scrape until the target goes away.
+    if (outcome.ok) state.metadata = outcome.metadata;
     return statusOf(state);
   }
 
   /** Appends a successful scrape's samples and stales the series it no longer has; returns how many are new. */
-  private recordSamples(
-    state: TargetState,
-    target: ScrapeTarget,
-    t: number,
-    samples: ParsedSample[],
-  ): number {
-    const keys = new Set<string>();
-    const staleCandidates = new Map<string, Labels>();
+  private recordSamples(state: TargetState, t: number, samples: ParsedSample[]): number {
+    const cache = state.cache;
+    const scrape = cache.scrape;
+    const staleCandidates: TargetSeries[] = [];
     let added = 0;
     for (const sample of samples) {
-      const merged = mergeTargetLabels(sample.labels, state.labels, target.honorLabels);
-      const labels = target.metricRelabel === undefined ? merged : target.metricRelabel(merged);
-      if (labels === null) continue;
-      const key = labelsKey(labels);
+      const series = cache.seriesOf(sample);
+      if (series === null) continue;
       // Two scraped series can become one after merging target labels; the second would overwrite the first.
-      if (keys.has(key)) {
+      if (series.seenScrape === scrape) {
         state.rejected.duplicate++;
         continue;
       }
-      keys.add(key);
-      if (!state.lastKeys.has(key)) added++;
+      if (series.seenScrape !== state.lastOkScrape) added++;
+      series.seenScrape = scrape;
       // Like Prometheus, samples with their own timestamp are not tracked for staleness.
-      if (sample.timestampMs === undefined) staleCandidates.set(key, labels);
-      this.append(state, labels, sample.timestampMs ?? t, sample.value);
+      if (sample.timestampMs === undefined) {
+        series.staleScrape = scrape;
+        staleCandidates.push(series);
+      }
+      this.appendSeries(state, series, sample.timestampMs ?? t, sample.value);
     }
-    for (const [key, labels] of state.staleCandidates) {
-      if (!staleCandidates.has(key)) this.append(state, labels, t, STALE_NAN);
+    for (const series of state.staleCandidates) {
+      if (series.staleScrape !== scrape) this.appendSeries(state, series, t, STALE_NAN);
     }
-    state.lastKeys = keys;
+    state.lastOkScrape = scrape;
     state.staleCandidates = staleCandidates;
+    cache.prune(samples.length);
     return added;
   }
 
   private markAllStale(state: TargetState, t: number): void {
-    for (const labels of state.staleCandidates.values()) this.append(state, labels, t, STALE_NAN);
-    state.staleCandidates = new Map();
-    state.lastKeys = new Set();
+    for (const series of state.staleCandidates) this.appendSeries(state, series, t, STALE_NAN);
+    state.staleCandidates = [];
+    state.lastOkScrape = 0;
   }
 
   private appendReport(
@@ -347,6 +375,15 @@ export class ScrapeManager {
   ): void {
     const values = [up, durationMs / 1000, scraped, added];
     state.reportLabels.forEach((labels, i) => this.append(state, labels, t, values[i] ?? 0));
+  }
+
+  /** Appends one sample of a scraped series; the store's refusals are counted per target, never thrown. */
+  private appendSeries(state: TargetState, series: TargetSeries, t: number, v: number): void {
+    const result =
+      this.refStore === null
+        ? this.appender.append(series.labels, t, v)
+        : appendByRef(this.refStore, series, t, v);
+    if (!result.ok) state.rejected[result.reason]++;
   }
 
   /** Appends one sample; the store's refusals are counted per target, never thrown. */

@@ -3,7 +3,9 @@ import * as series from './expositionSeries.js';
 import * as tokens from './expositionTokens.js';
 import { parseCommentLine, type CommentContext } from './expositionComments.js';
 import type {
+  CachedSeriesText,
   ExpositionFormat,
+  ExpositionSeriesCache,
   ExpositionResult,
   MetricMetadata,
   ParsedSample,
@@ -11,7 +13,9 @@ import type {
 } from './expositionTypes.js';
 
 export type {
+  CachedSeriesText,
   ExpositionError,
+  ExpositionSeriesCache,
   ExpositionFormat,
   ExpositionResult,
   MetricMetadata,
@@ -23,7 +27,7 @@ export type {
 // Local copies of the hot-path helpers: under tsx and vitest every use of an imported binding is a
 // getter call, which doubled the parse time of large bodies.
 const { METRIC_NAME_LABEL } = core;
-const { finalMix, hashRange, labelPairHash, SeriesSet } = series;
+const { finalMix, hashRange, labelBlockEnd, labelPairHash, SeriesSet } = series;
 const { CHAR_BACKSLASH, CHAR_CLOSE_BRACE, CHAR_COMMA, CHAR_CR, CHAR_EQUALS, CHAR_HASH } = tokens;
 const { CHAR_OPEN_BRACE, CHAR_QUOTE, describeChar, isBlank, skipBlanks, tokenEnd } = tokens;
 const { isLabelNameChar, isLabelNameStart, isMetricNameChar, isMetricNameStart } = tokens;
@@ -49,6 +53,7 @@ export function parseExposition(text: string, options: ParseExpositionOptions = 
     text,
     options.format ?? 'prometheus',
     options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+    options.seriesCache ?? null,
   );
   try {
     parser.parseBody();
@@ -74,11 +79,15 @@ class ExpositionParser {
   private lastName = '';
   /** Label names of the sample being parsed, reused across samples to spare an allocation per line. */
   private readonly labelNames: string[] = [];
+  /** Labels of the sample being parsed, and its series cache entry when there is a cache. */
+  private current: core.Labels = {};
+  private currentCached: CachedSeriesText | undefined = undefined;
 
   constructor(
     private readonly text: string,
     private readonly format: ExpositionFormat,
     private readonly maxLineLength: number,
+    private readonly cache: ExpositionSeriesCache | null,
   ) {
     this.comments = {
       format,
@@ -150,19 +159,17 @@ class ExpositionParser {
     }
     let pos = start + 1;
     while (pos < end && isMetricNameChar(text.charCodeAt(pos))) pos++;
-    const name = text.slice(start, pos);
-    // A literal key (not `[METRIC_NAME_LABEL]`) keeps V8 on its fast object path; this runs once per sample.
-    const labels: Record<string, string> = { __name__: name };
-    this.labelsHash = finalMix(hashRange(text, start, pos));
     const afterName = skipBlanks(text, pos, end);
-    if (afterName < end && text.charCodeAt(afterName) === CHAR_OPEN_BRACE) {
-      pos = this.parseLabels(afterName + 1, labels, name) + 1;
-    } else if (afterName === pos && pos < end) {
+    const hasLabels = afterName < end && text.charCodeAt(afterName) === CHAR_OPEN_BRACE;
+    if (!hasLabels && afterName === pos && pos < end) {
       this.fail(
         pos,
-        `expected '{' or a space after metric name "${name}", got ${describeChar(text, pos, end)}`,
+        `expected '{' or a space after metric name "${text.slice(start, pos)}", got ${describeChar(text, pos, end)}`,
       );
     }
+    pos = this.parseSeries(start, pos, hasLabels ? afterName : -1);
+    const labels = this.current;
+    const name = labels[METRIC_NAME_LABEL] ?? '';
     if (pos < end && !isBlank(text.charCodeAt(pos))) {
       this.fail(pos, `expected a space before the value of "${name}", got ${describeChar(text, pos, end)}`);
     }
@@ -172,6 +179,32 @@ class ExpositionParser {
     pos = skipBlanks(text, tokenEnd(text, pos, end), end);
     const timestampMs = this.parseTimestampAndRest(pos, name);
     this.addSample(start, seriesEnd, labels, value, timestampMs);
+  }
+
+  /**
+   * Reads the series part (name and optional label block at `brace`, -1 when none) into `current`,
+   * `currentCached` and `labelsHash`; returns the index after it. Known text skips label parsing.
+   */
+  private parseSeries(start: number, nameEnd: number, brace: number): number {
+    const text = this.text;
+    const cache = this.cache;
+    const rawEnd = cache === null ? -1 : brace < 0 ? nameEnd : labelBlockEnd(text, brace + 1, this.end);
+    const raw = rawEnd < 0 ? '' : text.slice(start, rawEnd);
+    const hit = cache === null || rawEnd < 0 ? undefined : cache.get(raw);
+    if (hit !== undefined) {
+      this.current = hit.labels;
+      this.currentCached = hit;
+      this.labelsHash = hit.hash;
+      return rawEnd;
+    }
+    const name = text.slice(start, nameEnd);
+    // A literal key (not `[METRIC_NAME_LABEL]`) keeps V8 on its fast object path; this runs once per sample.
+    const labels: Record<string, string> = { __name__: name };
+    this.labelsHash = finalMix(hashRange(text, start, nameEnd));
+    const pos = brace < 0 ? nameEnd : this.parseLabels(brace + 1, labels, name) + 1;
+    this.current = labels;
+    this.currentCached = cache === null || rawEnd < 0 ? undefined : cache.add(raw, labels, this.labelsHash);
+    return pos;
   }
 
   private parseValue(pos: number, name: string): number {
@@ -338,7 +371,7 @@ class ExpositionParser {
   private addSample(
     start: number,
     seriesEnd: number,
-    labels: Record<string, string>,
+    labels: core.Labels,
     value: number,
     timestampMs: number | undefined,
   ): void {
@@ -352,7 +385,14 @@ class ExpositionParser {
       this.comments.sampleNamesSeen.add(name);
       this.lastName = name;
     }
-    this.samples.push(timestampMs === undefined ? { labels, value } : { labels, value, timestampMs });
+    const cached = this.currentCached;
+    if (cached !== undefined) {
+      this.samples.push(
+        timestampMs === undefined ? { labels, value, cached } : { labels, value, timestampMs, cached },
+      );
+    } else {
+      this.samples.push(timestampMs === undefined ? { labels, value } : { labels, value, timestampMs });
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { labelsKey, type Labels } from '../core/index.js';
+import { CHAR_BACKSLASH, CHAR_CLOSE_BRACE, CHAR_QUOTE } from './expositionTokens.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -63,4 +64,21 @@ export class SeriesSet {
     this.collided.add(key);
     return true;
   }
+}
+
+/**
+ * The index after the `}` closing a label block whose content starts at `from`, skipping quoted values
+ * with their escapes as the full parser does; -1 when the line ends first.
+ */
+export function labelBlockEnd(text: string, from: number, end: number): number {
+  let quoted = false;
+  for (let i = from; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (quoted) {
+      if (c === CHAR_BACKSLASH) i++;
+      else if (c === CHAR_QUOTE) quoted = false;
+    } else if (c === CHAR_QUOTE) quoted = true;
+    else if (c === CHAR_CLOSE_BRACE) return i + 1;
+  }
+  return -1;
 }

@@ -6,6 +6,26 @@ export interface ParsedSample {
   readonly value: number;
   /** The sample's own timestamp in milliseconds, when the body gave one. */
   readonly timestampMs?: number;
+  /** The series cache's entry for this sample's series text, when parsed with a `seriesCache`. */
+  readonly cached?: CachedSeriesText;
+}
+
+/** What a series cache remembers of one raw series text (metric name and label block as written). */
+export interface CachedSeriesText {
+  readonly labels: Labels;
+  /** The parser's order-independent hash of `labels`, for duplicate detection within a body. */
+  readonly hash: number;
+}
+
+/**
+ * Lets the parser skip label parsing for series text it parsed before, as Prometheus's scrape cache does:
+ * equal text always parses to equal labels, so a hit reuses the labels parsed the first time.
+ */
+export interface ExpositionSeriesCache {
+  /** The entry for exactly this text (metric name through the closing brace), if known. */
+  get(raw: string): CachedSeriesText | undefined;
+  /** Remembers the labels a text parsed to; returns the entry samples will carry. */
+  add(raw: string, labels: Labels, hash: number): CachedSeriesText;
 }
 
 /** Metric types of the Prometheus text format and OpenMetrics. */
@@ -43,6 +63,8 @@ export interface ParseExpositionOptions {
   readonly format?: ExpositionFormat;
   /** Longest accepted line, in characters. @default DEFAULT_MAX_LINE_LENGTH */
   readonly maxLineLength?: number;
+  /** Series text seen in earlier bodies; samples then carry `cached`. */
+  readonly seriesCache?: ExpositionSeriesCache;
 }
 
 /** The outcome of parsing one body. */

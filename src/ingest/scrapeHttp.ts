@@ -1,6 +1,11 @@
 import { errorMessage } from '../core/index.js';
 import { parseExposition } from './exposition.js';
-import type { ExpositionFormat, ParsedSample } from './expositionTypes.js';
+import type {
+  ExpositionFormat,
+  ExpositionSeriesCache,
+  MetricMetadata,
+  ParsedSample,
+} from './expositionTypes.js';
 import type { ScrapeTarget } from './scrapeTarget.js';
 
 /** What swas asks exporters for: the Prometheus text format first, OpenMetrics text second. */
@@ -10,8 +15,9 @@ export const SCRAPE_ACCEPT_HEADER =
 /** The body of one scrape, or why there is none. */
 export type ScrapeBody = { ok: true; text: string; format: ExpositionFormat } | { ok: false; error: string };
 
-/** The samples of one scrape, or why it failed. */
-export type ScrapeOutcome = { ok: true; samples: ParsedSample[] } | { ok: false; error: string };
+/** The samples and HELP/TYPE/UNIT metadata of one scrape, or why it failed. */
+export type ScrapeOutcome =
+  { ok: true; samples: ParsedSample[]; metadata: Map<string, MetricMetadata> } | { ok: false; error: string };
 
 /** Where and how to fetch one body. */
 export interface ScrapeRequest {
@@ -64,11 +70,18 @@ export async function fetchScrapeBody(request: ScrapeRequest): Promise<ScrapeBod
   }
 }
 
-/** Fetches and parses one scrape, enforcing the target's limits; a bad body fails the whole scrape. */
-export async function scrapeSamples(target: ScrapeTarget): Promise<ScrapeOutcome> {
+/**
+ * Fetches and parses one scrape, enforcing the target's limits; a bad body fails the whole scrape.
+ * With a series cache, lines seen before skip label parsing (`beforeParse` runs once the body has arrived).
+ */
+export async function scrapeSamples(
+  target: ScrapeTarget,
+  cache: { seriesCache?: ExpositionSeriesCache; beforeParse?: () => void } = {},
+): Promise<ScrapeOutcome> {
   const body = await fetchScrapeBody(target);
   if (!body.ok) return body;
-  const parsed = parseExposition(body.text, { format: body.format });
+  cache.beforeParse?.();
+  const parsed = parseExposition(body.text, { format: body.format, seriesCache: cache.seriesCache });
   if (!parsed.ok) return { ok: false, error: parsed.error.message };
   if (target.sampleLimit > 0 && parsed.samples.length > target.sampleLimit) {
     return {
@@ -76,7 +89,7 @@ export async function scrapeSamples(target: ScrapeTarget): Promise<ScrapeOutcome
       error: `sample limit exceeded: the body has ${parsed.samples.length} samples, the target allows ${target.sampleLimit}; raise the sample limit or make the exporter return fewer series`,
     };
   }
-  return { ok: true, samples: parsed.samples };
+  return { ok: true, samples: parsed.samples, metadata: parsed.metadata };
 }
 
 /** Reads the whole body, or returns null as soon as it grows past `limit` bytes (0 = no limit). */

@@ -12,6 +12,9 @@ import { WalReplayer } from './WalReplayer.js';
 import { XorEncoder } from './XorChunk.js';
 import { readSeries } from './readSeries.js';
 
+/** Shared, so the hot path allocates no result per accepted sample. */
+const accepted: AppendResult = Object.freeze({ ok: true });
+
 const noneDropped: RetentionResult = { filesDeleted: 0, bytesDeleted: 0, seriesRemoved: 0 };
 
 /** Chunk record bytes that are not sample data (record and payload headers). */
@@ -84,25 +87,62 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
 
   /** Appends one sample; refuses samples not newer than the series' last one. Durable after commit(). */
   append(labels: Labels, timestamp: number, v: number): AppendResult {
-    if (this.closed) throw new Error('EmbeddedTsdb.append called after close()');
-    if (!Number.isFinite(timestamp)) {
-      throw new RangeError(`sample timestamp must be a finite number of milliseconds, got ${timestamp}`);
-    }
-    const t = Math.round(timestamp);
+    this.checkOpen('append');
+    const t = roundTimestamp(timestamp);
     const normalized = normalizeLabels(labels);
     if (normalized === null) return this.reject('invalid_labels');
     const key = labelOrderKey(normalized);
-    let series = this.index.get(key);
+    const series = this.index.get(key);
     if (series === undefined) {
-      series = new TsdbSeries(this.nextRef++, Object.freeze({ ...normalized }), key);
-      this.index.add(series);
-      this.wal.addSeries(series.ref, series.labels);
-    } else if (t <= series.lastT) {
-      return this.reject(t === series.lastT ? 'duplicate' : 'out_of_order');
+      this.storeSample(this.createSeries(normalized, key), t, v);
+      return accepted;
     }
+    return this.appendTo(series, t, v);
+  }
+
+  /**
+   * The reference of the series `labels` name, creating the series when new; null when the labels are
+   * unusable (no metric name). A reference stays valid until retention forgets the series.
+   */
+  getOrCreateRef(labels: Labels): number | null {
+    this.checkOpen('getOrCreateRef');
+    const normalized = normalizeLabels(labels);
+    if (normalized === null) return null;
+    const key = labelOrderKey(normalized);
+    return (this.index.get(key) ?? this.createSeries(normalized, key)).ref;
+  }
+
+  /**
+   * Appends one sample to the series `ref` names, with the rules of append(); null when no series has
+   * that reference (retention forgot it), so the caller can get a new one with getOrCreateRef().
+   */
+  appendRef(ref: number, timestamp: number, v: number): AppendResult | null {
+    this.checkOpen('appendRef');
+    const series = this.index.byReference(ref);
+    if (series === undefined) return null;
+    return this.appendTo(series, roundTimestamp(timestamp), v);
+  }
+
+  private checkOpen(method: string): void {
+    if (this.closed) throw new Error(`EmbeddedTsdb.${method} called after close()`);
+  }
+
+  private createSeries(normalized: Labels, key: string): TsdbSeries {
+    const series = new TsdbSeries(this.nextRef++, Object.freeze({ ...normalized }), key);
+    this.index.add(series);
+    this.wal.addSeries(series.ref, series.labels);
+    return series;
+  }
+
+  private appendTo(series: TsdbSeries, t: number, v: number): AppendResult {
+    if (t <= series.lastT) return this.reject(t === series.lastT ? 'duplicate' : 'out_of_order');
+    this.storeSample(series, t, v);
+    return accepted;
+  }
+
+  private storeSample(series: TsdbSeries, t: number, v: number): void {
     this.appendSample(series, t, v);
     this.wal.addSample(series.ref, t, v);
-    return { ok: true };
   }
 
   /** Makes every sample appended so far durable (write + fsync); checkpoints the WAL when it has grown. */
@@ -387,4 +427,11 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
       result.segmentBytes,
     );
   }
+}
+
+function roundTimestamp(timestamp: number): number {
+  if (!Number.isFinite(timestamp)) {
+    throw new RangeError(`sample timestamp must be a finite number of milliseconds, got ${timestamp}`);
+  }
+  return Math.round(timestamp);
 }

@@ -1,0 +1,201 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir } from '../../test/support/tmp.js';
+import { formatSeries, isStaleNaN, type Labels } from '../core/index.js';
+import { EmbeddedTsdb } from '../tsdb/index.js';
+import { parseExposition } from './exposition.js';
+import { isRefAppender, ScrapeCache } from './scrapeCache.js';
+import { ScrapeManager } from './ScrapeManager.js';
+import type { ScrapeTarget } from './scrapeTarget.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+/** Serves whatever `body.text` holds at the time of each request. */
+async function serveBody(): Promise<{ url: string; body: { text: string } }> {
+  const body = { text: '' };
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+    res.end(body.text);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, body };
+}
+
+interface Rig {
+  db: EmbeddedTsdb;
+  body: { text: string };
+  target: ScrapeTarget;
+  /** Scrapes `target` (or a variant) at the next 10 s tick. */
+  scrape: (variant?: Partial<ScrapeTarget>) => ReturnType<ScrapeManager['scrapeOnce']>;
+  /** Every stored series (except the scrape report ones) as `series → values`, markers as 'stale'. */
+  stored: () => Record<string, (number | 'stale')[]>;
+}
+
+async function rig(): Promise<Rig> {
+  const { dir, remove } = await makeTempDir('scrape-cache');
+  const db = await EmbeddedTsdb.open({ dir });
+  let now = 1_700_000_000_000;
+  const manager = ScrapeManager.create({ appender: db, now: () => now });
+  cleanups.push(async () => {
+    await manager.stop();
+    await db.close();
+    await remove();
+  });
+  const { url, body } = await serveBody();
+  const target: ScrapeTarget = {
+    job: 'app',
+    url,
+    labels: { instance: 'i' },
+    intervalMs: 10_000,
+    timeoutMs: 5000,
+    sampleLimit: 0,
+    bodyLimitBytes: 0,
+    honorLabels: false,
+  };
+  const report = /^(up|scrape_.*)$/;
+  return {
+    db,
+    body,
+    target,
+    scrape: (variant = {}) => {
+      now += 10_000;
+      return manager.scrapeOnce({ ...target, ...variant });
+    },
+    stored: () =>
+      Object.fromEntries(
+        db
+          .select([{ name: '__name__', type: '!~', value: report.source }], 0, Infinity)
+          .map((s) => [formatSeries(s.labels), [...s.v].map((v) => (isStaleNaN(v) ? 'stale' : v))]),
+      ),
+  };
+}
+
+const seriesAdded = (db: EmbeddedTsdb): number[] => [
+  ...(db.select([{ name: '__name__', type: '=', value: 'scrape_series_added' }], 0, Infinity)[0]?.v ?? []),
+];
+
+describe('ScrapeManager on a store with references', () => {
+  it('keeps new-series counts and staleness markers while appending by reference', async () => {
+    const { db, body, scrape, stored } = await rig();
+    expect(isRefAppender(db)).toBe(true);
+    body.text = 'a{x="1"} 1\nb 2\n';
+    await scrape();
+    body.text = 'b 3\na{x="1"} 4\n';
+    await scrape();
+    body.text = 'b 5\nc 6\nd 7 1700000000000\n';
+    await scrape();
+    body.text = 'b 8\nc 9\n';
+    await scrape();
+    expect(stored()).toEqual({
+      'a{instance="i", job="app", x="1"}': [1, 4, 'stale'],
+      'b{instance="i", job="app"}': [2, 3, 5, 8],
+      'c{instance="i", job="app"}': [6, 9],
+      'd{instance="i", job="app"}': [7],
+    });
+    expect(seriesAdded(db)).toEqual([2, 0, 2, 0]);
+  });
+
+  it('marks every series stale when a scrape fails, then counts them as new again', async () => {
+    const { db, body, scrape, stored } = await rig();
+    body.text = 'a 1\n';
+    await scrape();
+    body.text = 'a{x="unterminated} 1\n';
+    expect((await scrape()).health).toBe('down');
+    body.text = 'a 2\n';
+    await scrape();
+    expect(stored()).toEqual({ 'a{instance="i", job="app"}': [1, 'stale', 2] });
+    expect(seriesAdded(db)).toEqual([1, 0, 1]);
+  });
+
+  it('re-resolves cached series when honor_labels or the metric relabelling changes', async () => {
+    const { body, scrape, stored } = await rig();
+    body.text = 'm{job="exp",k="v"} 1\n';
+    await scrape();
+    await scrape({ honorLabels: true });
+    const renamed = (labels: Labels): Labels => ({ ...labels, __name__: 'renamed' });
+    await scrape({ honorLabels: true, metricRelabel: renamed });
+    await scrape({ honorLabels: true, metricRelabel: () => null });
+    expect(stored()).toEqual({
+      'm{exported_job="exp", instance="i", job="app", k="v"}': [1, 'stale'],
+      'm{instance="i", job="exp", k="v"}': [1, 'stale'],
+      'renamed{instance="i", job="exp", k="v"}': [1, 'stale'],
+    });
+  });
+
+  it('counts series that become one after relabelling as duplicates on every scrape', async () => {
+    const { body, scrape, stored } = await rig();
+    const dropA = (labels: Labels): Labels => {
+      const { a: _a, ...rest } = labels;
+      return rest;
+    };
+    body.text = 'm{a="1"} 1\nm{a="2"} 2\n';
+    await scrape({ metricRelabel: dropA });
+    const status = await scrape({ metricRelabel: dropA });
+    expect(status.rejectedSamples.duplicate).toBe(2);
+    expect(stored()).toEqual({ 'm{instance="i", job="app"}': [1, 1] });
+  });
+
+  it('counts labels the store refuses on every scrape', async () => {
+    const { body, scrape, stored } = await rig();
+    const noName = (labels: Labels): Labels => ({ ...labels, __name__: '' });
+    body.text = 'm 1\nok 2\n';
+    await scrape({ metricRelabel: (l) => (l.__name__ === 'm' ? noName(l) : l) });
+    const status = await scrape({ metricRelabel: (l) => (l.__name__ === 'm' ? noName(l) : l) });
+    expect(status.rejectedSamples.invalidLabels).toBe(2);
+    expect(Object.keys(stored())).toEqual(['ok{instance="i", job="app"}']);
+  });
+
+  it('stores a series again after retention forgot it and its reference', async () => {
+    const { db, body, scrape, stored } = await rig();
+    body.text = 'a 1\n';
+    await scrape();
+    await db.deleteBefore(Number.MAX_SAFE_INTEGER);
+    expect(stored()).toEqual({});
+    body.text = 'a 2\n';
+    const status = await scrape();
+    expect(status.rejectedSamples).toEqual({ outOfOrder: 0, duplicate: 0, invalidLabels: 0 });
+    expect(stored()).toEqual({ 'a{instance="i", job="app"}': [2] });
+  });
+});
+
+describe('ScrapeCache', () => {
+  const target = { honorLabels: false } as const;
+  const parse = (cache: ScrapeCache, text: string) => {
+    cache.beginScrape({ ...target } as ScrapeTarget);
+    const result = parseExposition(text, { seriesCache: cache });
+    if (!result.ok) throw new Error(result.error.message);
+    return result.samples;
+  };
+
+  it('resolves a series text once and shares the stored series between texts with equal labels', () => {
+    const cache = new ScrapeCache({ job: 'j' });
+    const [first] = parse(cache, 'm{a="1",b="2"} 1\n');
+    const series = first === undefined ? null : cache.seriesOf(first);
+    expect(series?.labels).toEqual({ __name__: 'm', a: '1', b: '2', job: 'j' });
+    const [second] = parse(cache, 'm{b="2",a="1"} 2\n');
+    expect(second?.cached).not.toBe(first?.cached);
+    expect(second === undefined ? undefined : cache.seriesOf(second)).toBe(series);
+    const [again] = parse(cache, 'm{a="1",b="2"} 3\n');
+    expect(again?.cached).toBe(first?.cached);
+    expect(again === undefined ? undefined : cache.seriesOf(again)).toBe(series);
+  });
+
+  it('prunes texts a scrape no longer has once the cache outgrows the body', () => {
+    const cache = new ScrapeCache({ job: 'j' });
+    const many = Array.from({ length: 600 }, (_, i) => `m{i="${i}"} 1`).join('\n');
+    for (const sample of parse(cache, many)) cache.seriesOf(sample);
+    expect(cache.size).toBe(600);
+    const few = parse(cache, 'm{i="1"} 1\n');
+    for (const sample of few) {
+      const series = cache.seriesOf(sample);
+      if (series !== null) series.seenScrape = cache.scrape;
+    }
+    cache.prune(few.length);
+    expect(cache.size).toBe(1);
+  });
+});
