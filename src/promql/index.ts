@@ -47,3 +47,4 @@ export type { EvalCase, ExpectedSeries, LoadedSeries, ScriptCommand } from './pr
 export { failingEvals, runConformanceDir, summarizeConformance } from './conformanceSuite.js';
 export type { ConformanceFile, ConformanceSummary } from './conformanceSuite.js';
 export { RemotePromqlQuery, type RemotePromqlQueryOptions } from './RemotePromqlQuery.js';
+export { handleMetadata, type MetadataEntry, type MetadataParams } from './metadataApi.js';

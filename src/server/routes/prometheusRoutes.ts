@@ -3,6 +3,7 @@ import type { AlertInstance } from '../../core/index.js';
 import {
   handleLabels,
   handleLabelValues,
+  handleMetadata,
   handleQuery,
   handleQueryRange,
   handleSeries,
@@ -62,14 +63,26 @@ export function prometheusRoutes(app: FastifyInstance, parts: ServerParts): void
       },
     });
   }
-  app.get('/api/v1/label/:name/values', (request, reply) => {
-    const p = paramsOf(request);
-    const { status, body } = handleLabelValues(
-      (request.params as { name: string }).name,
-      { ...p.single, 'match[]': p.match },
-      parts.series,
-      parts.now(),
-    );
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/api/v1/label/:name/values',
+    config: { role: 'viewer' },
+    handler: (request, reply) => {
+      const p = paramsOf(request);
+      const { status, body } = handleLabelValues(
+        (request.params as { name: string }).name,
+        { ...p.single, 'match[]': p.match },
+        parts.series,
+        parts.now(),
+      );
+      return reply.status(status).send(body);
+    },
+  });
+
+  // GET only, as in Prometheus; Grafana sends it as GET even when configured for POST.
+  app.get('/api/v1/metadata', (request, reply) => {
+    const { single } = paramsOf(request);
+    const { status, body } = handleMetadata(single, parts.scrape.metadata());
     return reply.status(status).send(body);
   });
 
