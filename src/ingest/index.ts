@@ -10,13 +10,13 @@ export {
   type ParseExpositionOptions,
 } from './exposition.js';
 export { isValidLabelName, isValidMetricName } from './expositionTokens.js';
+export { ScrapeManager } from './ScrapeManager.js';
 export {
-  ScrapeManager,
   INVALID_TARGET_CODE,
   SCRAPE_REPORT_SERIES,
   type ScrapeLogger,
   type ScrapeManagerOptions,
-} from './ScrapeManager.js';
+} from './scrapeState.js';
 export {
   MIN_SCRAPE_INTERVAL_MS,
   type RejectedSampleCounts,

@@ -11,6 +11,7 @@ import { encodeHeadChunk, encodeSeries } from './walRecords.js';
 import { WalReplayer } from './WalReplayer.js';
 import { XorEncoder } from './XorChunk.js';
 import { readSeries } from './readSeries.js';
+import { roundTimestamp, type RetentionResult, type TsdbStats } from './tsdbTypes.js';
 
 /** Shared, so the hot path allocates no result per accepted sample. */
 const accepted: AppendResult = Object.freeze({ ok: true });
@@ -19,29 +20,6 @@ const noneDropped: RetentionResult = { filesDeleted: 0, bytesDeleted: 0, seriesR
 
 /** Chunk record bytes that are not sample data (record and payload headers). */
 const chunkOverheadBytes = 32;
-
-/** Counters describing what the TSDB holds. */
-export interface TsdbStats {
-  readonly series: number;
-  readonly headChunks: number;
-  readonly headSamples: number;
-  readonly sealedChunks: number;
-  readonly sealedSamples: number;
-  /** Encoded sample bytes in sealed chunks, without per-chunk headers. */
-  readonly sealedDataBytes: number;
-  readonly chunkFileBytes: number;
-  readonly walBytes: number;
-  readonly outOfOrderSamples: number;
-  readonly duplicateSamples: number;
-  readonly invalidLabelSamples: number;
-}
-
-/** What a retention pass removed. */
-export interface RetentionResult {
-  readonly filesDeleted: number;
-  readonly bytesDeleted: number;
-  readonly seriesRemoved: number;
-}
 
 /**
  * The embedded metrics store: series interned with an inverted index, samples in Gorilla-compressed chunks
@@ -427,11 +405,4 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
       result.segmentBytes,
     );
   }
-}
-
-function roundTimestamp(timestamp: number): number {
-  if (!Number.isFinite(timestamp)) {
-    throw new RangeError(`sample timestamp must be a finite number of milliseconds, got ${timestamp}`);
-  }
-  return Math.round(timestamp);
 }

@@ -1,0 +1,75 @@
+import type { AppendRejection, Labels, SampleAppender } from '../core/index.js';
+import type { MetricMetadata } from './exposition.js';
+import type { ScrapeCache, TargetSeries } from './scrapeCache.js';
+import type { ScrapeTarget, TargetHealth, TargetStatus } from './scrapeTarget.js';
+
+/** The slice of a pino logger the scrape manager uses. */
+export interface ScrapeLogger {
+  warn(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
+}
+
+/** Options for {@link ScrapeManager.create}. */
+export interface ScrapeManagerOptions {
+  readonly appender: SampleAppender;
+  /** The clock for sample timestamps and scheduling. @default Date.now */
+  readonly now?: () => number;
+  readonly logger?: ScrapeLogger;
+}
+
+/** Error code for a target that cannot be scraped as configured. */
+export const INVALID_TARGET_CODE = 'SWAS-INGEST-001';
+
+/** The series swas adds for every scrape, as Prometheus does. */
+export const SCRAPE_REPORT_SERIES = [
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'scrape_series_added',
+] as const;
+
+/** What the scrape manager keeps per target between scrapes. */
+export interface TargetState {
+  target: ScrapeTarget;
+  readonly identity: string;
+  readonly labels: Labels;
+  readonly reportLabels: readonly Labels[];
+  health: TargetHealth;
+  lastError: string | null;
+  lastScrapeMs: number | null;
+  lastDurationMs: number | null;
+  samplesScraped: number;
+  readonly rejected: Record<AppendRejection, number>;
+  /** Series text → stored series, so known series skip label work. */
+  readonly cache: ScrapeCache;
+  /** The cache's number of the last successful scrape (0: none since the last failure), to count new series. */
+  lastOkScrape: number;
+  /** The series of the last successful scrape that get a staleness marker when they disappear. */
+  staleCandidates: TargetSeries[];
+  /** HELP/TYPE/UNIT of the last successful scrape, for /api/v1/metadata. */
+  metadata: ReadonlyMap<string, MetricMetadata>;
+  inFlight: Promise<unknown> | null;
+  /** true while `setTargets` wants this target scraped on its interval. */
+  looped: boolean;
+  timer: NodeJS.Timeout | null;
+  nextTickMs: number | null;
+}
+
+/** The public view of a target's state. */
+export function statusOf(state: TargetState): TargetStatus {
+  return {
+    job: state.target.job,
+    url: state.target.url,
+    labels: state.labels,
+    health: state.health,
+    lastError: state.lastError,
+    lastScrapeMs: state.lastScrapeMs,
+    lastDurationMs: state.lastDurationMs,
+    samplesScraped: state.samplesScraped,
+    rejectedSamples: {
+      outOfOrder: state.rejected.out_of_order,
+      duplicate: state.rejected.duplicate,
+      invalidLabels: state.rejected.invalid_labels,
+    },
+  };
+}
