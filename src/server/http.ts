@@ -4,6 +4,7 @@ import { createAuthHook } from './auth.js';
 import { errorHandler } from './httpErrors.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { incidentRoutes } from './routes/incidentRoutes.js';
+import { intakeRoutes } from './routes/intakeRoutes.js';
 import { prometheusRoutes } from './routes/prometheusRoutes.js';
 import { runRoutes } from './routes/runRoutes.js';
 import { writeRoutes } from './routes/writeRoutes.js';
@@ -48,6 +49,7 @@ export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance>
   healthRoutes(app, parts);
   prometheusRoutes(app, parts);
   incidentRoutes(app, parts);
+  intakeRoutes(app, parts);
   runRoutes(app, parts);
   const limits = parts.config().config.remote_write_receiver;
   writeRoutes(app, parts, {
