@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/index.js';
 import { EXIT, reportError } from './common.js';
 import { registerIncident } from './incident.js';
+import { registerRules } from './rules.js';
 import { registerRunbook } from './runbook.js';
 import { registerToken } from './token.js';
 import { registerUp } from './up.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerToken(program);
   registerIncident(program);
   registerRunbook(program);
+  registerRules(program);
   for (const command of program.commands) command.exitOverride();
   for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
   return program;

@@ -27,3 +27,4 @@ export {
   type RelabelConfig,
   type RelabelProblem,
 } from './relabelConfig.js';
+export { expandFilePatterns } from './files.js';

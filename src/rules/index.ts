@@ -11,3 +11,5 @@ export {
   type RecordingRule,
   type RuleGroupSpec,
 } from './ruleGroups.js';
+export { runUnitTestFile, type UnitTestFileResult } from './unitTest.js';
+export { checkRuleFile, formatRuleProblem, type RuleFileCheck, type RuleProblem } from './ruleCheck.js';
