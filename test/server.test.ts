@@ -309,3 +309,25 @@ describe('swas server: file-based service discovery', () => {
     }
   });
 });
+
+describe('swas server: alerting rules', () => {
+  it('fires an alert whose expression is a scalar, as Prometheus does', async () => {
+    const tmp = await makeTempDir('scalar-rule');
+    const swas = await startTestServer(tmp.dir, 'rules:\n  evaluation_interval: 1s\n  files: [rules.yml]\n', {
+      'rules.yml': 'groups:\n  - name: always\n    rules:\n      - alert: AlwaysOn\n        expr: 1\n',
+    });
+    try {
+      const token = await swas.token('viewer');
+      const alert = await eventually('the AlwaysOn alert', async () => {
+        const { body } = await swas.get('/api/v1/alerts', token);
+        return (
+          body as { data: { alerts: { labels: Record<string, string>; state: string }[] } }
+        ).data.alerts.find((a) => a.labels.alertname === 'AlwaysOn');
+      });
+      expect(alert).toMatchObject({ labels: { alertname: 'AlwaysOn' }, state: 'firing' });
+    } finally {
+      await swas.stop();
+      await tmp.remove();
+    }
+  });
+});

@@ -50,14 +50,14 @@ describe('advanceAlert', () => {
     expect(alert?.activeAt).toBe(1500);
   });
 
-  it('keeps firing for keep_firing_for after the condition stops', () => {
+  it('keeps firing for keep_firing_for, counted from the first evaluation where the condition stopped', () => {
     const timing = { forMs: 0, keepFiringForMs: 3000 };
     const { transitions } = run(
       [
         [0, seen()],
         [1000, gone],
-        [2999, gone],
-        [3000, gone],
+        [3999, gone],
+        [4000, gone],
       ],
       timing,
     );

@@ -20,8 +20,10 @@ export interface AlertInstance {
   readonly activeAt: number;
   readonly firedAt: number | null;
   readonly resolvedAt: number | null;
-  /** When the condition last held; drives keep_firing_for. */
+  /** When the condition last held. */
   readonly lastActiveAt: number;
+  /** The first evaluation where a firing alert's condition no longer held; keep_firing_for counts from here. */
+  readonly keepFiringSince?: number | null;
   readonly value: number | null;
 }
 
@@ -63,6 +65,7 @@ export function advanceAlert(
       annotations: observation.annotations,
       value: observation.value,
       lastActiveAt: now,
+      keepFiringSince: null,
     };
     if (previous === undefined || previous.state === 'resolved') {
       const state = timing.forMs === 0 ? 'firing' : 'pending';
@@ -78,8 +81,10 @@ export function advanceAlert(
   }
   if (previous === undefined || previous.state === 'resolved') return { next: previous, transition: 'none' };
   if (previous.state === 'pending') return { next: undefined, transition: 'cancelled' };
-  if (timing.keepFiringForMs > 0 && now - previous.lastActiveAt < timing.keepFiringForMs) {
-    return { next: previous, transition: 'none' };
+  if (timing.keepFiringForMs > 0) {
+    const since = previous.keepFiringSince ?? now;
+    if (now - since < timing.keepFiringForMs)
+      return { next: { ...previous, keepFiringSince: since }, transition: 'none' };
   }
   return { next: { ...previous, state: 'resolved', resolvedAt: now }, transition: 'resolved' };
 }

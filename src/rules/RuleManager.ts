@@ -198,9 +198,17 @@ export class RuleManager {
   ): Promise<string | null> {
     const outcome = await this.options.query.instant(rule.expr, at);
     if (!outcome.ok) return outcome.error.message;
-    if (outcome.value.resultType !== 'vector')
-      return `an alerting rule must return an instant vector, got a ${outcome.value.resultType}`;
-    const observed = observeAlerts(rule, outcome.value.result);
+    const value = outcome.value;
+    // As Prometheus: a scalar result is one sample without labels.
+    const samples =
+      value.resultType === 'vector'
+        ? value.result
+        : value.resultType === 'scalar'
+          ? [{ labels: {}, value: value.result[1], t: value.result[0] }]
+          : null;
+    if (samples === null)
+      return `an alerting rule must return a vector or a scalar, got a ${value.resultType}`;
+    const observed = observeAlerts(rule, samples);
     if (group.limit > 0 && observed.size > group.limit)
       return `${observed.size} alerts exceed the group's limit of ${group.limit}`;
     await this.checkUnknownMetrics(group, rule, observed.size, health);
