@@ -47,3 +47,12 @@ export function onlyLabels(labels: Labels, names: readonly string[]): Labels {
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** Sets a label in place, also when its name is `__proto__`, which plain assignment would swallow. */
+export function assignLabel(labels: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') {
+    Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    labels[name] = value;
+  }
+}

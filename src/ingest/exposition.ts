@@ -354,7 +354,7 @@ class ExpositionParser {
     value += text.slice(chunkStart, pos);
     // An empty value means "no such label" in Prometheus; keeping it would make `a=""` differ from absent.
     if (value !== '') {
-      setLabel(labels, labelName, value);
+      core.assignLabel(labels, labelName, value);
       const pairHash = labelPairHash(text, nameStart, nameStart + labelName.length, from, pos);
       this.labelsHash = (this.labelsHash + pairHash) | 0;
     }
@@ -393,14 +393,5 @@ class ExpositionParser {
     } else {
       this.samples.push(timestampMs === undefined ? { labels, value } : { labels, value, timestampMs });
     }
-  }
-}
-
-/** Sets a label, also when its name is `__proto__`, which plain assignment would swallow. */
-export function setLabel(labels: Record<string, string>, name: string, value: string): void {
-  if (name === '__proto__') {
-    Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    labels[name] = value;
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Labels } from '../core/index.js';
 import { compileAnchoredRegex } from '../tsdb/index.js';
-import { setLabel } from './exposition.js';
+import { assignLabel } from '../core/index.js';
 import { isValidLabelName } from './expositionTokens.js';
 import { relabelConfigProblem, type RelabelConfig } from '../config/index.js';
 
@@ -41,7 +41,7 @@ export function relabel(labels: Labels, rules: readonly RelabelRule[]): Labels |
   const builder = new Map(Object.entries(labels));
   for (const rule of rules) if (!applyRule(builder, rule)) return null;
   const out: Record<string, string> = {};
-  for (const [name, value] of builder) if (value !== '') setLabel(out, name, value);
+  for (const [name, value] of builder) if (value !== '') assignLabel(out, name, value);
   return out;
 }
 

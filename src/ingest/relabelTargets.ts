@@ -1,5 +1,5 @@
 import { formatDuration, METRIC_NAME_LABEL, parseDuration, type Labels } from '../core/index.js';
-import { setLabel } from './exposition.js';
+import { assignLabel } from '../core/index.js';
 import { relabel, type RelabelRule } from './relabel.js';
 import { targetProblem, type ScrapeTarget } from './scrapeTarget.js';
 
@@ -89,7 +89,7 @@ function buildTarget(job: ScrapeJobSpec, group: TargetGroup, address: string): S
     return `__scrape_timeout__ ${timeout} is longer than __scrape_interval__ ${interval}; shorten the timeout`;
   }
   const labels: Record<string, string> = {};
-  for (const [name, value] of lb) if (!name.startsWith('__')) setLabel(labels, name, value);
+  for (const [name, value] of lb) if (!name.startsWith('__')) assignLabel(labels, name, value);
   if (labels.instance === undefined) labels.instance = addr;
   const target: ScrapeTarget = {
     job: job.jobName,
@@ -106,9 +106,9 @@ function buildTarget(job: ScrapeJobSpec, group: TargetGroup, address: string): S
 
 function initialLabels(job: ScrapeJobSpec, group: TargetGroup, address: string): Labels {
   const labels: Record<string, string> = {};
-  setLabel(labels, ADDRESS, address);
+  assignLabel(labels, ADDRESS, address);
   const fill = (name: string, value: string): void => {
-    if ((labels[name] ?? '') === '' && value !== '') setLabel(labels, name, value);
+    if ((labels[name] ?? '') === '' && value !== '') assignLabel(labels, name, value);
   };
   for (const [name, value] of Object.entries(group.labels)) fill(name, value);
   fill('job', job.jobName);

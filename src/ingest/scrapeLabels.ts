@@ -1,5 +1,5 @@
 import type { Labels } from '../core/index.js';
-import { setLabel } from './exposition.js';
+import { assignLabel } from '../core/index.js';
 
 /**
  * The labels a scraped series is stored under, as Prometheus computes them. With `honorLabels` the
@@ -8,10 +8,10 @@ import { setLabel } from './exposition.js';
  */
 export function mergeTargetLabels(scraped: Labels, target: Labels, honorLabels: boolean): Labels {
   const out: Record<string, string> = {};
-  for (const name of Object.keys(scraped)) setLabel(out, name, scraped[name] ?? '');
+  for (const name of Object.keys(scraped)) assignLabel(out, name, scraped[name] ?? '');
   if (honorLabels) {
     for (const name of Object.keys(target)) {
-      if (!Object.hasOwn(out, name)) setLabel(out, name, target[name] ?? '');
+      if (!Object.hasOwn(out, name)) assignLabel(out, name, target[name] ?? '');
     }
     return out;
   }
@@ -19,12 +19,12 @@ export function mergeTargetLabels(scraped: Labels, target: Labels, honorLabels: 
   for (const name of Object.keys(target)) {
     const scrapedValue = scraped[name];
     if (Object.hasOwn(scraped, name) && scrapedValue !== undefined) clashes.push([name, scrapedValue]);
-    setLabel(out, name, target[name] ?? '');
+    assignLabel(out, name, target[name] ?? '');
   }
   for (const [name, value] of clashes) {
     let exported = `exported_${name}`;
     while (Object.hasOwn(out, exported)) exported = `exported_${exported}`;
-    setLabel(out, exported, value);
+    assignLabel(out, exported, value);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { formatSeries, labelsKey, METRIC_NAME_LABEL, type Labels } from '../core/index.js';
-import { setLabel } from './exposition.js';
+import { assignLabel } from '../core/index.js';
 import { isValidLabelName } from './expositionTokens.js';
 
 /** One thing to scrape, with its own interval, limits and label policy. */
@@ -94,7 +94,8 @@ export function finalTargetLabels(target: ScrapeTarget): Labels {
     job: target.job,
     instance: `${url.hostname}:${url.port === '' ? defaultPort : url.port}`,
   };
-  for (const [name, value] of Object.entries(target.labels)) if (value !== '') setLabel(labels, name, value);
+  for (const [name, value] of Object.entries(target.labels))
+    if (value !== '') assignLabel(labels, name, value);
   return labels;
 }
 

@@ -11,15 +11,18 @@ import { encodeHeadChunk, encodeSeries } from './walRecords.js';
 import { WalReplayer } from './WalReplayer.js';
 import { XorEncoder } from './XorChunk.js';
 import { readSeries } from './readSeries.js';
-import { roundTimestamp, type RetentionResult, type TsdbStats } from './tsdbTypes.js';
+import {
+  addRetention,
+  CHUNK_OVERHEAD_BYTES,
+  NONE_DROPPED,
+  roundTimestamp,
+  SerialQueue,
+  type RetentionResult,
+  type TsdbStats,
+} from './tsdbTypes.js';
 
 /** Shared, so the hot path allocates no result per accepted sample. */
 const accepted: AppendResult = Object.freeze({ ok: true });
-
-const noneDropped: RetentionResult = { filesDeleted: 0, bytesDeleted: 0, seriesRemoved: 0 };
-
-/** Chunk record bytes that are not sample data (record and payload headers). */
-const chunkOverheadBytes = 32;
 
 /**
  * The embedded metrics store: series interned with an inverted index, samples in Gorilla-compressed chunks
@@ -41,7 +44,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
   private chunks!: ChunkFiles;
   private wal!: WriteAheadLog;
   private nextRef = 1;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private closed = false;
   private unlock: () => void = () => undefined;
 
@@ -78,10 +81,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     return this.appendTo(series, t, v);
   }
 
-  /**
-   * The reference of the series `labels` name, creating the series when new; null when the labels are
-   * unusable (no metric name). A reference stays valid until retention forgets the series.
-   */
+  /** The reference of the series `labels` name, created when new; null when unusable (no metric name). */
   getOrCreateRef(labels: Labels): number | null {
     this.checkOpen('getOrCreateRef');
     const normalized = normalizeLabels(labels);
@@ -91,8 +91,8 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
   }
 
   /**
-   * Appends one sample to the series `ref` names, with the rules of append(); null when no series has
-   * that reference (retention forgot it), so the caller can get a new one with getOrCreateRef().
+   * Appends one sample to the series `ref` names, with the rules of append(); null when retention forgot
+   * that series (references stay valid until then), so the caller gets a new one from getOrCreateRef().
    */
   appendRef(ref: number, timestamp: number, v: number): AppendResult | null {
     this.checkOpen('appendRef');
@@ -220,19 +220,15 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
       for (const series of this.index.all()) {
         if (series.head !== null && series.head.maxT < now - this.options.chunkSpanMs) this.seal(series);
       }
-      const bySize = this.options.retentionBytes > 0 ? this.dropForSize() : noneDropped;
-      return Promise.resolve({
-        filesDeleted: byTime.filesDeleted + bySize.filesDeleted,
-        bytesDeleted: byTime.bytesDeleted + bySize.bytesDeleted,
-        seriesRemoved: byTime.seriesRemoved + bySize.seriesRemoved,
-      });
+      const bySize = this.options.retentionBytes > 0 ? this.dropForSize() : NONE_DROPPED;
+      return Promise.resolve(addRetention(byTime, bySize));
     });
   }
 
   /** Deletes the oldest chunk files until chunk files + WAL fit retentionBytes (checkpointing first). */
   private dropForSize(): RetentionResult {
     const size = (): number => this.chunks.totalBytes() + this.wal.totalBytes();
-    if (size() <= this.options.retentionBytes) return noneDropped;
+    if (size() <= this.options.retentionBytes) return NONE_DROPPED;
     this.checkpoint();
     let excess = size() - this.options.retentionBytes;
     const doomed = new Set<number>();
@@ -244,14 +240,10 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     return this.dropFiles((file) => doomed.has(file.seq), -Infinity);
   }
 
+  // Commits, retention and close run one at a time, in the order they were asked for.
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('EmbeddedTsdb used after close()'));
-    const run = this.chain.then(task);
-    this.chain = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return this.queue.run(task);
   }
 
   private reject(reason: AppendRejection): AppendResult {
@@ -285,7 +277,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
   private countSealed(samples: number, recordBytes: number, sign: 1 | -1): void {
     this.sealed.chunks += sign;
     this.sealed.samples += sign * samples;
-    this.sealed.dataBytes += sign * (recordBytes - chunkOverheadBytes);
+    this.sealed.dataBytes += sign * (recordBytes - CHUNK_OVERHEAD_BYTES);
   }
 
   /** Deletes the chunk files `doomed` picks; heads entirely older than `headCutoff` go too. */
