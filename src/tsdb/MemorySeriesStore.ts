@@ -1,26 +1,21 @@
-import { labelsKey, METRIC_NAME_LABEL, sortedLabelNames } from '../core/index.js';
 import type { AppendRejection, AppendResult, Labels, SampleAppender } from '../core/index.js';
-import { compileMatcher, matchesAll } from './labelMatchers.js';
-import type { CompiledMatcher } from './labelMatchers.js';
+import { labelOrderKey, normalizeLabels, SeriesIndex, type IndexedSeries } from './SeriesIndex.js';
 import type { LabelMatcher, SeriesData, SeriesReader } from './SeriesReader.js';
 
 const initialCapacity = 16;
 
 /** One series' samples in growable typed arrays; live samples are [start, end). */
-class MemorySeries {
+class MemorySeries implements IndexedSeries {
   t = new Float64Array(initialCapacity);
   v = new Float64Array(initialCapacity);
   start = 0;
   end = 0;
-  /** Orders series as Prometheus does (see labelOrderKey). */
-  readonly orderKey: string;
   constructor(
-    readonly id: number,
+    readonly ref: number,
     readonly labels: Labels,
+    /** Unique per label set and ordered as Prometheus orders series (see labelOrderKey). */
     readonly key: string,
-  ) {
-    this.orderKey = labelOrderKey(labels);
-  }
+  ) {}
 
   get length(): number {
     return this.end - this.start;
@@ -78,11 +73,7 @@ class MemorySeries {
 
 /** An in-memory metrics store: typed-array samples per series and an inverted label index. */
 export class MemorySeriesStore implements SampleAppender, SeriesReader {
-  private readonly byKey = new Map<string, MemorySeries>();
-  private readonly byId = new Map<number, MemorySeries>();
-  /** label name → label value → ids of series carrying that pair. */
-  private readonly postings = new Map<string, Map<string, Set<number>>>();
-  private readonly seenMetricNames = new Set<string>();
+  private readonly index = new SeriesIndex<MemorySeries>();
   private readonly rejections: Record<AppendRejection, number> = {
     out_of_order: 0,
     duplicate: 0,
@@ -99,8 +90,8 @@ export class MemorySeriesStore implements SampleAppender, SeriesReader {
     const t = Math.round(timestamp);
     const normalized = normalizeLabels(labels);
     if (normalized === null) return this.reject('invalid_labels');
-    const key = labelsKey(normalized);
-    let series = this.byKey.get(key);
+    const key = labelOrderKey(normalized);
+    let series = this.index.get(key);
     if (series === undefined) {
       series = this.createSeries(normalized, key);
     } else {
@@ -124,26 +115,24 @@ export class MemorySeriesStore implements SampleAppender, SeriesReader {
   }
 
   seriesCount(): number {
-    return this.byKey.size;
+    return this.index.size;
   }
 
   hasMetric(name: string): boolean {
-    return this.seenMetricNames.has(name);
+    return this.index.hasMetric(name);
   }
 
   /** Drops every sample older than t (retention), and every series left without samples. */
   deleteBefore(t: number): void {
-    for (const series of [...this.byKey.values()]) {
+    for (const series of [...this.index.all()]) {
       this.samples -= series.dropBefore(t);
-      if (series.length === 0) this.removeSeries(series);
+      if (series.length === 0) this.index.remove(series);
     }
   }
 
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesData[] {
     if (maxT < minT) return [];
-    const found = this.matchingSeries(matchers).sort((a, b) =>
-      a.orderKey < b.orderKey ? -1 : a.orderKey > b.orderKey ? 1 : 0,
-    );
+    const found = this.index.matching(matchers).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const out: SeriesData[] = [];
     for (const series of found) {
       const from = series.lowerBound(minT);
@@ -155,22 +144,11 @@ export class MemorySeriesStore implements SampleAppender, SeriesReader {
   }
 
   labelNames(matchers?: readonly LabelMatcher[]): string[] {
-    if (matchers === undefined || matchers.length === 0) return [...this.postings.keys()].sort();
-    const names = new Set<string>();
-    for (const series of this.matchingSeries(matchers))
-      for (const name of Object.keys(series.labels)) names.add(name);
-    return [...names].sort();
+    return this.index.labelNames(matchers);
   }
 
   labelValues(name: string, matchers?: readonly LabelMatcher[]): string[] {
-    if (matchers === undefined || matchers.length === 0)
-      return [...(this.postings.get(name)?.keys() ?? [])].sort();
-    const values = new Set<string>();
-    for (const series of this.matchingSeries(matchers)) {
-      const value = series.labels[name];
-      if (value !== undefined) values.add(value);
-    }
-    return [...values].sort();
+    return this.index.labelValues(name, matchers);
   }
 
   private reject(reason: AppendRejection): AppendResult {
@@ -180,98 +158,8 @@ export class MemorySeriesStore implements SampleAppender, SeriesReader {
 
   private createSeries(input: Labels, key: string): MemorySeries {
     // A private frozen copy: the caller may reuse or change its object after append() returns.
-    const labels = Object.freeze({ ...input });
-    const series = new MemorySeries(this.nextId++, labels, key);
-    this.byKey.set(key, series);
-    this.byId.set(series.id, series);
-    for (const [name, value] of Object.entries(labels)) {
-      let values = this.postings.get(name);
-      if (values === undefined) this.postings.set(name, (values = new Map<string, Set<number>>()));
-      let ids = values.get(value);
-      if (ids === undefined) values.set(value, (ids = new Set<number>()));
-      ids.add(series.id);
-    }
-    this.seenMetricNames.add(labels[METRIC_NAME_LABEL] ?? '');
+    const series = new MemorySeries(this.nextId++, Object.freeze({ ...input }), key);
+    this.index.add(series);
     return series;
   }
-
-  private removeSeries(series: MemorySeries): void {
-    this.byKey.delete(series.key);
-    this.byId.delete(series.id);
-    for (const [name, value] of Object.entries(series.labels)) {
-      const values = this.postings.get(name);
-      const ids = values?.get(value);
-      if (values === undefined || ids === undefined) continue;
-      ids.delete(series.id);
-      if (ids.size === 0) values.delete(value);
-      if (values.size === 0) this.postings.delete(name);
-    }
-  }
-
-  /**
-   * Series accepted by every matcher. Matchers that reject the empty value need the label to be present,
-   * so their postings narrow the candidates; every candidate is then checked against all matchers.
-   */
-  private matchingSeries(matchers: readonly LabelMatcher[]): MemorySeries[] {
-    const compiled = matchers.map(compileMatcher);
-    let candidates: Set<number> | null = null;
-    for (const m of compiled) {
-      if (m.matches('')) continue;
-      const ids = this.postingsFor(m);
-      candidates = candidates === null ? ids : intersect(candidates, ids);
-      if (candidates.size === 0) return [];
-    }
-    const out: MemorySeries[] = [];
-    if (candidates === null) {
-      for (const series of this.byKey.values()) if (matchesAll(compiled, series.labels)) out.push(series);
-      return out;
-    }
-    for (const id of candidates) {
-      const series = this.byId.get(id);
-      if (series !== undefined && matchesAll(compiled, series.labels)) out.push(series);
-    }
-    return out;
-  }
-
-  private postingsFor(m: CompiledMatcher): Set<number> {
-    const values = this.postings.get(m.name);
-    if (values === undefined) return new Set();
-    if (m.matcher.type === '=') return values.get(m.matcher.value) ?? new Set();
-    const ids = new Set<number>();
-    for (const [value, valueIds] of values) if (m.matches(value)) for (const id of valueIds) ids.add(id);
-    return ids;
-  }
-}
-
-function intersect(a: Set<number>, b: Set<number>): Set<number> {
-  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  const out = new Set<number>();
-  for (const id of small) if (large.has(id)) out.add(id);
-  return out;
-}
-
-/**
- * A string whose plain comparison orders label sets like Prometheus's labels.Compare: sorted names, each
- * followed by a separator below every printable character, so "a" sorts before "ab" and "1" before "10".
- */
-function labelOrderKey(labels: Labels): string {
-  let key = '';
-  for (const name of sortedLabelNames(labels)) key += `${name}\x00${labels[name]}\x01`;
-  return key;
-}
-
-/** Drops empty-valued labels (Prometheus treats them as absent); null when the set is unusable. */
-function normalizeLabels(labels: Labels): Labels | null {
-  let clean = true;
-  for (const name in labels) {
-    if (name === '' || labels[name] === '') clean = false;
-  }
-  if (clean) return (labels[METRIC_NAME_LABEL] ?? '') === '' ? null : labels;
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(labels)) {
-    if (name === '') return null;
-    if (value !== '') out[name] = value;
-  }
-  if ((out[METRIC_NAME_LABEL] ?? '') === '') return null;
-  return out;
 }

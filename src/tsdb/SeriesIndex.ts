@@ -22,25 +22,32 @@ export class TsdbSeries {
   ) {}
 }
 
+/** What the index needs of a series: a number, its labels, and its key (see labelOrderKey). */
+export interface IndexedSeries {
+  readonly ref: number;
+  readonly labels: Labels;
+  readonly key: string;
+}
+
 /** Series interned by label set, with an inverted index label name → value → series refs. */
-export class SeriesIndex {
-  private readonly byKey = new Map<string, TsdbSeries>();
-  private readonly byRef = new Map<number, TsdbSeries>();
+export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
+  private readonly byKey = new Map<string, S>();
+  private readonly byRef = new Map<number, S>();
   private readonly postings = new Map<string, Map<string, Set<number>>>();
   private readonly seenMetricNames = new Set<string>();
 
   /** The series with this key, if held. */
-  get(key: string): TsdbSeries | undefined {
+  get(key: string): S | undefined {
     return this.byKey.get(key);
   }
 
   /** The series with this ref, if held. */
-  byReference(ref: number): TsdbSeries | undefined {
+  byReference(ref: number): S | undefined {
     return this.byRef.get(ref);
   }
 
   /** Every series held. */
-  all(): IterableIterator<TsdbSeries> {
+  all(): IterableIterator<S> {
     return this.byRef.values();
   }
 
@@ -55,7 +62,7 @@ export class SeriesIndex {
   }
 
   /** Adds a series to the index. */
-  add(series: TsdbSeries): void {
+  add(series: S): void {
     this.byKey.set(series.key, series);
     this.byRef.set(series.ref, series);
     for (const [name, value] of Object.entries(series.labels)) {
@@ -69,7 +76,7 @@ export class SeriesIndex {
   }
 
   /** Removes a series from the index. */
-  remove(series: TsdbSeries): void {
+  remove(series: S): void {
     this.byKey.delete(series.key);
     this.byRef.delete(series.ref);
     for (const [name, value] of Object.entries(series.labels)) {
@@ -107,7 +114,7 @@ export class SeriesIndex {
    * Series accepted by every matcher. Matchers that reject the empty value need the label to be present,
    * so their postings narrow the candidates; every candidate is then checked against all matchers.
    */
-  matching(matchers: readonly LabelMatcher[]): TsdbSeries[] {
+  matching(matchers: readonly LabelMatcher[]): S[] {
     const compiled = matchers.map(compileMatcher);
     let candidates: Set<number> | null = null;
     for (const m of compiled) {
@@ -116,7 +123,7 @@ export class SeriesIndex {
       candidates = candidates === null ? refs : intersect(candidates, refs);
       if (candidates.size === 0) return [];
     }
-    const out: TsdbSeries[] = [];
+    const out: S[] = [];
     if (candidates === null) {
       for (const series of this.byRef.values()) if (matchesAll(compiled, series.labels)) out.push(series);
       return out;
