@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stopProcess } from '../examples/demo/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/ports.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
@@ -206,11 +207,7 @@ receivers:
     });
 
     afterAll(async () => {
-      const child = alertmanager;
-      if (child === null || child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      if (alertmanager !== null) await stopProcess(alertmanager, 5000);
     });
 
     const startsAt = new Date(Date.now() - 60_000).toISOString();

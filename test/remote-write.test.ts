@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fastify, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { stopProcess } from '../examples/demo/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRemoteWriteBody } from '../src/ingest/remoteWriteEncode.js';
 import type { RemoteWriteReceiver } from '../src/ingest/remoteWriteReceiver.js';
@@ -110,12 +111,7 @@ remote_write:
 }
 
 async function stopPrometheus(): Promise<void> {
-  if (prometheus === undefined || prometheus.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => prometheus.once('exit', () => resolve()));
-  prometheus.kill('SIGTERM');
-  const timer = setTimeout(() => prometheus.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+  if (prometheus !== undefined) await stopProcess(prometheus, 10_000);
 }
 
 beforeAll(async () => {

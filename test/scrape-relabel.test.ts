@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { formatSeries, isStaleNaN } from '../src/core/index.js';
 import { ScrapeManager, type ScrapeTarget } from '../src/ingest/index.js';
@@ -38,18 +38,8 @@ async function startExporter(): Promise<{ server: Server; address: string; reque
   return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
-async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
+/** Retries `check` until it passes or 5 s have gone by. */
+const eventually = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 5000, interval: 25 });
 
 describe('relabelling and file service discovery through the scrape path', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startVm, stopVm, waitFor, type Vm } from './support/victoriaMetrics.js';
+import { eventually } from './support/swasServer.js';
+import { startVm, stopVm, type Vm } from './support/victoriaMetrics.js';
 import { labelsKey } from '../src/core/index.js';
 import type { WriteRequestSeries } from '../src/ingest/index.js';
 import { EmbeddedPromqlQuery, type MetricsQuery, type QueryOutcome } from '../src/promql/index.js';
@@ -88,7 +89,7 @@ async function writeThroughSender(
   // Freshly ingested rows become searchable after an in-memory buffer is flushed; force it, then wait.
   await fetch(`${url}/internal/force_flush`);
   const form = new URLSearchParams({ 'match[]': '{job=~".+"}', start: String(START / 1000) });
-  await waitFor(
+  await eventually(
     `all ${series.length} series searchable in VictoriaMetrics`,
     async () => {
       const res = await fetch(`${url}/api/v1/series`, { method: 'POST', body: form });

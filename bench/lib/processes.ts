@@ -1,3 +1,4 @@
+import { stopProcess } from '../../examples/demo/processes.js';
 /** Child-process plumbing shared by the engines: log to a file, wait for readiness, stop gracefully. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -41,13 +42,8 @@ export async function waitHttpOk(
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
-export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
+export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  return stopProcess(child, graceMs);
 }
 
 /** Kills every child this harness started and that still runs (for Ctrl-C); only our own processes. */

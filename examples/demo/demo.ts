@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFleet, type Fleet } from './fleet.js';
+import { stopProcess } from './processes.js';
 import { TSX_IMPORT } from './servicectl.js';
 
 /** The repository root. */
@@ -104,14 +105,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       notifications,
       onNotification: () => undefined,
       async stop() {
-        await stopChild(running);
+        await stopProcess(running, 15_000);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await fleet.stop();
       },
     };
     return demo;
   } catch (error) {
-    if (swas) await stopChild(swas);
+    if (swas) await stopProcess(swas, 15_000);
     receiver?.close();
     await fleet.stop();
     throw error;
@@ -200,13 +201,4 @@ async function waitReady(url: string, child: ChildProcess, logFile: string): Pro
     await sleep(200);
   }
   throw new Error(`swas was not ready within 30 s; see ${logFile}`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stopProcess } from './processes.js';
 
 /** The command that installs HAProxy on this machine kind (Debian). */
 export const HAPROXY_INSTALL_COMMAND = 'apt-get update && apt-get install -y haproxy';
@@ -63,11 +64,11 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
       return child;
     },
     async restart() {
-      await stopChild(child);
+      await stopProcess(child, 3000);
       child = await launch(binary.path, configPath, socketPath, options.dir);
     },
     async stop() {
-      await stopChild(child);
+      await stopProcess(child, 3000);
     },
   };
   return handle;
@@ -104,13 +105,4 @@ async function socketAnswers(socketPath: string): Promise<boolean> {
       resolve(true);
     });
   });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
 }

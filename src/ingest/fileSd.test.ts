@@ -1,6 +1,6 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeTempDir } from '../../test/support/tmp.js';
 import { FileServiceDiscovery } from './fileSd.js';
 import { listFileSdFiles, parseTargetGroups } from './fileSdFormat.js';
@@ -19,19 +19,8 @@ afterAll(async () => {
   await tmp.remove();
 });
 
-/** Polls until `check` passes or 5 s have gone by. */
-async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
+/** Retries `check` until it passes or 5 s have gone by. */
+const eventually = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 5000, interval: 20 });
 
 /** Writes through a temporary name and a rename, as config management tools do. */
 async function replaceFile(file: string, text: string): Promise<void> {

@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopProcess } from '../../examples/demo/processes.js';
 import { freePort } from './ports.js';
+import { eventually } from './swasServer.js';
 
 const VM_INSTALL_COMMAND = 'apt-get update && apt-get install -y victoria-metrics';
 
@@ -10,16 +12,6 @@ export interface Vm {
   readonly child: ChildProcess;
   readonly url: string;
   readonly logPath: string;
-}
-
-/** Polls `check` every 200 ms until it holds, or throws after `timeoutMs` naming what it waited for. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
 }
 
 /** Starts VictoriaMetrics (Debian package) on a free loopback port with its data in `dir`. */
@@ -46,7 +38,7 @@ export async function startVm(dir: string): Promise<Vm> {
   );
   closeSync(log);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
+  await eventually(
     `VictoriaMetrics answering on ${url}/health (log: ${logPath})`,
     async () => (await fetch(`${url}/health`)).ok,
     20_000,
@@ -55,11 +47,6 @@ export async function startVm(dir: string): Promise<Vm> {
 }
 
 /** Stops VictoriaMetrics: SIGTERM, then SIGKILL after 5 s. */
-export async function stopVm(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
+export function stopVm(child: ChildProcess): Promise<void> {
+  return stopProcess(child, 5000);
 }
