@@ -10,7 +10,7 @@ import {
   parseTime,
   parseTimeParam,
 } from './httpParams.js';
-import type { MetricsQuery, QueryError, QueryErrorType, QueryValue } from './MetricsQuery.js';
+import type { MetricsQuery, QueryError, QueryErrorType, QueryOutcome, QueryValue } from './MetricsQuery.js';
 import { parseExpr } from './parser.js';
 
 /** Raw query-string or form parameters; repeated ones (`match[]`) as arrays. */
@@ -114,6 +114,22 @@ function queryFailure(e: QueryError): ApiResponse {
   return error(e.errorType, e.message);
 }
 
+/** The `timeout` parameter is validated like Prometheus's; the engine's own limit applies (see docs). */
+function checkTimeoutParam(params: ApiParams): ApiResponse | null {
+  const timeout = single(params, 'timeout');
+  if (timeout === undefined || timeout === '') return null;
+  const parsed = parseDurationParam(timeout);
+  return parsed.ok ? null : invalidParam('timeout', parsed.error);
+}
+
+/** A query's outcome as the API's answer, with the `limit` truncation warning Prometheus adds. */
+function answer(outcome: QueryOutcome, limit: number): ApiResponse {
+  if (!outcome.ok) return queryFailure(outcome.error);
+  const { data, truncated } = valueToJson(outcome.value, limit);
+  const warnings = [...(outcome.warnings ?? []), ...(truncated ? ['results truncated due to limit'] : [])];
+  return success(data, warnings, outcome.infos);
+}
+
 function missingQuery(): ApiResponse {
   return invalidParam('query', 'no query given; pass the PromQL expression in the "query" parameter');
 }
@@ -128,18 +144,11 @@ export async function handleQuery(
   if (!limit.ok) return invalidParam('limit', limit.error);
   const time = parseTimeParam(single(params, 'time'), 'time', nowMs);
   if (!time.ok) return invalidParam('time', time.error);
-  const timeout = single(params, 'timeout');
-  if (timeout !== undefined && timeout !== '') {
-    const parsed = parseDurationParam(timeout);
-    if (!parsed.ok) return invalidParam('timeout', parsed.error);
-  }
+  const timeoutProblem = checkTimeoutParam(params);
+  if (timeoutProblem !== null) return timeoutProblem;
   const query = single(params, 'query');
   if (query === undefined || query.trim() === '') return missingQuery();
-  const outcome = await engine.instant(query, time.value);
-  if (!outcome.ok) return queryFailure(outcome.error);
-  const { data, truncated } = valueToJson(outcome.value, limit.value);
-  const warnings = [...(outcome.warnings ?? []), ...(truncated ? ['results truncated due to limit'] : [])];
-  return success(data, warnings, outcome.infos);
+  return answer(await engine.instant(query, time.value), limit.value);
 }
 
 /** GET/POST /api/v1/query_range: a range query from `start` to `end` every `step`. */
@@ -165,18 +174,11 @@ export async function handleQueryRange(params: ApiParams, engine: MetricsQuery):
       'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
     );
   }
-  const timeout = single(params, 'timeout');
-  if (timeout !== undefined && timeout !== '') {
-    const parsed = parseDurationParam(timeout);
-    if (!parsed.ok) return invalidParam('timeout', parsed.error);
-  }
+  const timeoutProblem = checkTimeoutParam(params);
+  if (timeoutProblem !== null) return timeoutProblem;
   const query = single(params, 'query');
   if (query === undefined || query.trim() === '') return missingQuery();
-  const outcome = await engine.range(query, start.value, end.value, step.value);
-  if (!outcome.ok) return queryFailure(outcome.error);
-  const { data, truncated } = valueToJson(outcome.value, limit.value);
-  const warnings = [...(outcome.warnings ?? []), ...(truncated ? ['results truncated due to limit'] : [])];
-  return success(data, warnings, outcome.infos);
+  return answer(await engine.range(query, start.value, end.value, step.value), limit.value);
 }
 
 type MatcherSets = { ok: true; sets: LabelMatcher[][] } | { ok: false; error: string };
