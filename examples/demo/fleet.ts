@@ -3,10 +3,11 @@
  * production pool (health checks, slow start, retries with redispatch), for swas to watch and repair.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHaproxy, type HaproxyProcess } from './haproxy.js';
+import { freePort, freePorts } from './ports.js';
 import {
   readServices,
   SERVICECTL_PATH,
@@ -64,26 +65,6 @@ export interface PoolServerStat {
 
 const POOL = 'web';
 const UP_TIMEOUT_MS = 15_000;
-
-/** Asks the kernel for a free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let tries = 0; ports.size < count && tries < count * 10; tries++) ports.add(await freePort());
-  if (ports.size < count) throw new Error(`could not find ${count} free ports on 127.0.0.1`);
-  return [...ports];
-}
 
 /** Sends one command to HAProxy's admin socket and returns the whole answer. */
 function adminCommand(socketPath: string, command: string): Promise<string> {
