@@ -53,7 +53,8 @@ const UNKNOWN_METRIC_CHECK_AFTER = 3;
 /** Evaluates rule groups on their intervals, keeps alert state, and reports alert transitions. */
 export class RuleManager {
   private groups: RuleGroupSpec[] = [];
-  private readonly alerts = new Map<string, AlertInstance>();
+  /** Pending and firing alerts by rule, then fingerprint: an evaluation touches only its own rule's. */
+  private readonly alerts = new Map<string, Map<string, AlertInstance>>();
   private readonly health = new Map<string, RuleHealth>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -100,8 +101,9 @@ export class RuleManager {
 
   /** Reloads alert state saved before a restart, so `for` timers continue and firing alerts are not new. */
   async restore(): Promise<number> {
-    for (const alert of await this.options.alertState.loadActive()) this.alerts.set(alert.fingerprint, alert);
-    return this.alerts.size;
+    const restored = await this.options.alertState.loadActive();
+    for (const alert of restored) this.alertsOf(alert.rule).set(alert.fingerprint, alert);
+    return restored.length;
   }
 
   /** Replaces the rule groups (start-up and reload); alerts of rules that no longer exist are resolved. */
@@ -110,7 +112,7 @@ export class RuleManager {
     const names = new Set(
       groups.flatMap((g) => g.rules.filter((r) => r.kind === 'alerting').map((r) => r.name)),
     );
-    for (const alert of [...this.alerts.values()]) {
+    for (const alert of this.activeAlerts()) {
       if (!names.has(alert.rule))
         await this.apply(
           alert.fingerprint,
@@ -141,7 +143,7 @@ export class RuleManager {
 
   /** Alerts that are pending or firing now. */
   activeAlerts(): AlertInstance[] {
-    return [...this.alerts.values()].filter((a) => a.state !== 'resolved');
+    return [...this.alerts.values()].flatMap((byFingerprint) => [...byFingerprint.values()]);
   }
 
   /** The groups with each rule's health, for the rules API. */
@@ -154,7 +156,7 @@ export class RuleManager {
       rules: group.rules.map((rule) => ({
         rule,
         health: this.healthOf(group, rule),
-        alerts: rule.kind === 'alerting' ? this.activeAlerts().filter((a) => a.rule === rule.name) : [],
+        alerts: rule.kind === 'alerting' ? [...(this.alerts.get(rule.name)?.values() ?? [])] : [],
       })),
     }));
   }
@@ -213,13 +215,10 @@ export class RuleManager {
       return `${observed.size} alerts exceed the group's limit of ${group.limit}`;
     await this.checkUnknownMetrics(group, rule, observed.size, health);
     const timing = { forMs: rule.forMs, keepFiringForMs: rule.keepFiringForMs };
-    const fingerprints = new Set([
-      ...observed.keys(),
-      ...[...this.alerts.values()].filter((a) => a.rule === rule.name).map((a) => a.fingerprint),
-    ]);
-    for (const fp of fingerprints)
-      await this.apply(fp, this.alerts.get(fp), observed.get(fp) ?? { present: false }, timing, at);
-    for (const alert of this.activeAlerts().filter((a) => a.rule === rule.name)) {
+    const current = this.alertsOf(rule.name);
+    for (const fp of new Set([...observed.keys(), ...current.keys()]))
+      await this.apply(fp, current.get(fp), observed.get(fp) ?? { present: false }, timing, at);
+    for (const alert of current.values()) {
       this.options.appender.append({ __name__: 'ALERTS', ...alert.labels, alertstate: alert.state }, at, 1);
     }
     return null;
@@ -234,8 +233,8 @@ export class RuleManager {
   ): Promise<void> {
     const rule = previous?.rule ?? (observation.present ? (observation.labels.alertname ?? '') : '');
     const { next, transition } = advanceAlert(previous, observation, { fingerprint, rule }, timing, at);
-    if (next === undefined || next.state === 'resolved') this.alerts.delete(fingerprint);
-    else this.alerts.set(fingerprint, next);
+    if (next === undefined || next.state === 'resolved') this.alertsOf(rule).delete(fingerprint);
+    else this.alertsOf(rule).set(fingerprint, next);
     if (transition === 'none' || transition === 'renewed') return;
     const alert = next ?? previous;
     if (alert === undefined) return;
@@ -272,6 +271,12 @@ export class RuleManager {
       { group: group.name, rule: rule.name, metrics: unknown },
       `rule ${rule.name} names metrics no target exposes`,
     );
+  }
+
+  private alertsOf(rule: string): Map<string, AlertInstance> {
+    let byFingerprint = this.alerts.get(rule);
+    if (byFingerprint === undefined) this.alerts.set(rule, (byFingerprint = new Map<string, AlertInstance>()));
+    return byFingerprint;
   }
 
   private healthOf(group: RuleGroupSpec, rule: AlertingRule | RecordingRule): RuleHealth {
