@@ -275,7 +275,8 @@ export class RuleManager {
 
   private alertsOf(rule: string): Map<string, AlertInstance> {
     let byFingerprint = this.alerts.get(rule);
-    if (byFingerprint === undefined) this.alerts.set(rule, (byFingerprint = new Map<string, AlertInstance>()));
+    if (byFingerprint === undefined)
+      this.alerts.set(rule, (byFingerprint = new Map<string, AlertInstance>()));
     return byFingerprint;
   }
 
