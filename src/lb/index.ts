@@ -16,3 +16,5 @@ export type {
   RuntimeCommandTarget,
   RuntimeSocketAddress,
 } from './HaproxyRuntimeClient.js';
+export { BigIpLoadBalancer, BIGIP_MAX_RATIO, BIGIP_MIN_RATIO } from './BigIpLoadBalancer.js';
+export type { BigIpLoadBalancerOptions } from './BigIpLoadBalancer.js';
