@@ -129,4 +129,42 @@ rules:
       30_000,
     );
   });
+
+  it('answers series and label lookups from the remote engine, including series swas never scraped', async () => {
+    // A series only VictoriaMetrics holds: another Prometheus wrote it there, not swas.
+    const line = JSON.stringify({
+      metric: { __name__: 'other_team_metric', job: 'elsewhere' },
+      values: [1],
+      timestamps: [Date.now() - 2000],
+    });
+    expect((await fetch(`${vm.url}/api/v1/import`, { method: 'POST', body: line })).status).toBe(204);
+    await fetch(`${vm.url}/internal/force_flush`);
+    const since = Math.floor(Date.now() / 1000) - 3600;
+    await eventually(
+      'the imported series through swas /api/v1/series',
+      async () => {
+        const { status, body } = await swas.get(
+          `/api/v1/series?match[]=other_team_metric&start=${since}`,
+          token,
+        );
+        const data = (body as { data?: { job?: string }[] }).data ?? [];
+        return status === 200 && data.some((s) => s.job === 'elsewhere');
+      },
+      20_000,
+    );
+    const names = await swas.get(`/api/v1/label/__name__/values?start=${since}`, token);
+    expect(names.status).toBe(200);
+    expect((names.body as { data: string[] }).data).toEqual(
+      expect.arrayContaining(['other_team_metric', 'app_queue_depth']),
+    );
+    const labels = await swas.get(`/api/v1/labels?match[]=other_team_metric&start=${since}`, token);
+    expect((labels.body as { data: string[] }).data).toEqual(expect.arrayContaining(['job']));
+    // The embedded store never saw it: the answer came from the engine.
+    expect(swas.server.parts.series.hasMetric('other_team_metric')).toBe(false);
+    // Bad input is the engine's to judge, and its error passes through in Prometheus's shape.
+    const bad = await swas.get('/api/v1/series?match[]=%7Bjob%3D', token);
+    expect(bad.status).toBeGreaterThanOrEqual(400);
+    expect((bad.body as { status: string }).status).toBe('error');
+    expect(typeof (bad.body as { errorType?: unknown }).errorType).toBe('string');
+  });
 });

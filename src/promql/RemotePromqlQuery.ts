@@ -1,6 +1,7 @@
 import { errorMessage, InputError, METRIC_NAME_LABEL } from '../core/index.js';
 import type { Labels } from '../core/index.js';
 import { walkExpr } from './ast.js';
+import { errorResponse, type ApiBody, type ApiResponse } from './httpApi.js';
 import type {
   MatrixSeries,
   MetricsQuery,
@@ -85,6 +86,25 @@ export class RemotePromqlQuery implements MetricsQuery {
     if (!Array.isArray(data)) return [];
     const known = new Set(data.filter((v): v is string => typeof v === 'string'));
     return names.filter((n) => !known.has(n));
+  }
+
+  /**
+   * Forwards a series or label lookup (`/api/v1/series`, `/api/v1/labels`, `/api/v1/label/NAME/values`)
+   * with its parameters, so that with `metrics.query: remote` label pickers and `promtool query series` see
+   * what the engine holds, not only what swas scraped. The engine's answer passes through unchanged; when
+   * the engine cannot be reached the answer is a Prometheus error body that says so.
+   */
+  async lookup(path: string, params: URLSearchParams): Promise<ApiResponse> {
+    const fetched = await this.post(path, params);
+    if (!fetched.ok) return errorResponse(fetched.error.errorType, fetched.error.message);
+    const json = fetched.json;
+    if (!isRecord(json) || (json['status'] !== 'success' && json['status'] !== 'error')) {
+      return errorResponse(
+        'execution',
+        `remote query engine at ${this.urlOf(path)} answered in an unexpected shape; check that it speaks the Prometheus HTTP API`,
+      );
+    }
+    return { status: fetched.status, body: json as unknown as ApiBody };
   }
 
   private async query(path: string, params: Record<string, string>, isRange: boolean): Promise<QueryOutcome> {

@@ -36,12 +36,13 @@ const statusByErrorType: Record<QueryErrorType, number> = {
   canceled: 499,
 };
 
-function error(errorType: QueryErrorType, message: string): ApiResponse {
+/** A Prometheus error answer with the HTTP status Prometheus uses for its type. */
+export function errorResponse(errorType: QueryErrorType, message: string): ApiResponse {
   return { status: statusByErrorType[errorType], body: { status: 'error', errorType, error: message } };
 }
 
 function invalidParam(name: string, message: string): ApiResponse {
-  return error('bad_data', `invalid parameter ${JSON.stringify(name)}: ${message}`);
+  return errorResponse('bad_data', `invalid parameter ${JSON.stringify(name)}: ${message}`);
 }
 
 function single(params: ApiParams, name: string): string | undefined {
@@ -111,7 +112,7 @@ function valueToJson(value: QueryValue, limit: number): { data: unknown; truncat
 /** Engine errors of type bad_data are about the query text, so they name the parameter as Prometheus does. */
 function queryFailure(e: QueryError): ApiResponse {
   if (e.errorType === 'bad_data') return invalidParam('query', e.message);
-  return error(e.errorType, e.message);
+  return errorResponse(e.errorType, e.message);
 }
 
 /** The `timeout` parameter is validated like Prometheus's; the engine's own limit applies (see docs). */
@@ -169,7 +170,7 @@ export async function handleQueryRange(params: ApiParams, engine: MetricsQuery):
     );
   }
   if ((end.value - start.value) / step.value > maxPointsPerSeries) {
-    return error(
+    return errorResponse(
       'bad_data',
       'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
     );
@@ -235,7 +236,7 @@ export function handleSeries(
   nowMs: number = maxTimeMs,
 ): ApiResponse {
   const selectors = many(params, 'match[]');
-  if (selectors.length === 0) return error('bad_data', 'no match[] parameter provided');
+  if (selectors.length === 0) return errorResponse('bad_data', 'no match[] parameter provided');
   const limit = parseLimit(single(params, 'limit'));
   if (!limit.ok) return invalidParam('limit', limit.error);
   const bounds = timeBounds(params, nowMs);
@@ -267,7 +268,7 @@ export function handleLabels(
   const bounds = timeBounds(params, nowMs);
   if (!bounds.ok) return bounds.response;
   const parsed = parseMatchers(many(params, 'match[]'));
-  if (!parsed.ok) return error('bad_data', parsed.error);
+  if (!parsed.ok) return errorResponse('bad_data', parsed.error);
   const names = new Set<string>();
   if (parsed.sets.length === 0) for (const n of reader.labelNames()) names.add(n);
   for (const matchers of parsed.sets) {
@@ -287,13 +288,13 @@ export function handleLabelValues(
   nowMs: number = maxTimeMs,
 ): ApiResponse {
   if (name === '' || name.includes('\uFFFD'))
-    return error('bad_data', `invalid label name: ${JSON.stringify(name)}`);
+    return errorResponse('bad_data', `invalid label name: ${JSON.stringify(name)}`);
   const limit = parseLimit(single(params, 'limit'));
   if (!limit.ok) return invalidParam('limit', limit.error);
   const bounds = timeBounds(params, nowMs);
   if (!bounds.ok) return bounds.response;
   const parsed = parseMatchers(many(params, 'match[]'));
-  if (!parsed.ok) return error('bad_data', parsed.error);
+  if (!parsed.ok) return errorResponse('bad_data', parsed.error);
   const values = new Set<string>();
   if (parsed.sets.length === 0) for (const v of reader.labelValues(name)) values.add(v);
   for (const matchers of parsed.sets) {

@@ -35,7 +35,14 @@ export type {
 } from './MetricsQuery.js';
 export { EmbeddedPromqlQuery } from './EmbeddedPromqlQuery.js';
 export type { EmbeddedPromqlQueryOptions } from './EmbeddedPromqlQuery.js';
-export { handleLabels, handleLabelValues, handleQuery, handleQueryRange, handleSeries } from './httpApi.js';
+export {
+  errorResponse,
+  handleLabels,
+  handleLabelValues,
+  handleQuery,
+  handleQueryRange,
+  handleSeries,
+} from './httpApi.js';
 export type { ApiBody, ApiParams, ApiResponse } from './httpApi.js';
 export { formatSampleValue, parseDurationParam, parseTime } from './httpParams.js';
 export { appendSeriesNotation, expandSeriesValues, parseSeriesDescriptor } from './seriesNotation.js';
