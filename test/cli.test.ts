@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../examples/demo/demo.js';
 import { freePort } from './support/ports.js';
-import { eventually } from './support/swasServer.js';
+import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
 
 // The built CLI, as installed: `npm test` builds dist/ first.
@@ -154,5 +154,201 @@ describe('swas command line', { timeout: 90_000 }, () => {
     expect(result.stderr).toContain(
       `SWAS-SRV-001: cannot listen on 127.0.0.1:${port}: the address is in use (is another swas running?); change server.listen in ${file}`,
     );
+  });
+});
+
+describe('swas incident silence and incident list filters', { timeout: 90_000 }, () => {
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let server: TestServer;
+  let operator: string;
+  // The server runs in this process, so the CLI must run without blocking its event loop.
+  const api = (args: string[], token = operator) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, swasArgv([...args, '--server', server.url, '--token', token]), {
+        env: { ...process.env, SWAS_TOKEN: '' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  beforeAll(async () => {
+    if (!existsSync(BUILT_CLI))
+      throw new Error(`${BUILT_CLI} is missing: run \`npm run build\` (npm test does it)`);
+    tmp = await makeTempDir('cli-silence');
+    server = await startTestServer(tmp.dir, '');
+    operator = await server.token('operator');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await tmp?.remove();
+  });
+
+  it('creates, lists and expires a silence', async () => {
+    const created = await api([
+      'incident',
+      'silence',
+      '--match',
+      'alertname="HostDown"',
+      '--match',
+      'instance=~"web-.*"',
+      '--for',
+      '2h',
+      '--comment',
+      'planned upgrade',
+      '--json',
+    ]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const silence = JSON.parse(created.stdout) as { id: number; state: string; matchersText: string };
+    expect(silence).toMatchObject({
+      state: 'active',
+      matchersText: 'alertname="HostDown", instance=~"web-.*"',
+      createdBy: 'test-operator',
+      comment: 'planned upgrade',
+    });
+
+    const listed = await api(['incident', 'silence', 'list', '--active']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^ID\s+STATE\s+MATCHERS\s+STARTSAT/);
+    const row = listed.stdout.split('\n').find((line) => line.startsWith(`${silence.id} `));
+    expect(row).toMatch(
+      /^\d+\s+active\s+alertname="HostDown", instance=~"web-\.\*"\s+\d{4}-.*test-operator\s+planned upgrade$/,
+    );
+
+    const expired = await api(['incident', 'silence', 'expire', String(silence.id)]);
+    expect(expired).toMatchObject({ code: 0, stdout: `silence ${silence.id} is expired\n` });
+    const active = await api(['incident', 'silence', 'list', '--active', '--json']);
+    expect(JSON.parse(active.stdout)).toEqual([]);
+    const inactive = JSON.parse(
+      (await api(['incident', 'silence', 'list', '--inactive', '--json'])).stdout,
+    ) as {
+      id: number;
+      state: string;
+    }[];
+    expect(inactive).toEqual([expect.objectContaining({ id: silence.id, state: 'expired' })]);
+
+    const created2 = await api([
+      'incident',
+      'silence',
+      'create',
+      '--match',
+      'job="db"',
+      '--until',
+      String(Date.now() + 60_000),
+      '--comment',
+      'c',
+    ]);
+    expect(created2.code).toBe(0);
+    expect(created2.stdout).toMatch(/^silence \d+ \(active\) mutes job="db" until \d{4}-/);
+  });
+
+  it('refuses bad flags with a clear message and exit code 2', async () => {
+    const silenceCases: [string[], string][] = [
+      [
+        ['--match', 'alertname="X', '--for', '2h', '--comment', 'c'],
+        '--match "alertname=\\"X": at character 13: the value of "alertname" has no closing quote',
+      ],
+      [['--for', '2h', '--comment', 'c'], 'give at least one --match'],
+      [['--match', 'alertname="X"', '--comment', 'c'], 'give --for (e.g. 2h) or --until (a time), not both'],
+      [
+        ['--match', 'alertname="X"', '--for', '2h', '--until', '2030-01-01T00:00:00Z', '--comment', 'c'],
+        'not both',
+      ],
+      [
+        ['--match', 'alertname="X"', '--for', 'soon', '--comment', 'c'],
+        '--for must be a positive duration such as 2h',
+      ],
+      [
+        ['--match', 'alertname="X"', '--until', 'tomorrow', '--comment', 'c'],
+        '--until must be an RFC 3339 time',
+      ],
+      [['--match', 'alertname="X"', '--for', '2h'], "required option '--comment <text>' not specified"],
+      [
+        ['--match', 'alertname="X"', '--for', '2h', '--comment', 'c', '--colour', 'red'],
+        "unknown option '--colour'",
+      ],
+      // Checked by the server: a 400 is a usage error too.
+      [
+        ['--match', 'instance=~"web-("', '--for', '2h', '--comment', 'c'],
+        'matchers[0].value: error parsing regexp',
+      ],
+      [
+        ['--match', 'alertname="X"', '--until', '2001-01-01T00:00:00Z', '--comment', 'c'],
+        'endsAt: 2001-01-01T00:00:00.000Z is in the past',
+      ],
+    ];
+    const cases: [string[], string][] = [
+      ...silenceCases.map(([flags, message]): [string[], string] => [
+        ['incident', 'silence', ...flags],
+        message,
+      ]),
+      [['incident', 'silence', 'expire', 'abc'], 'silence id must be a number, not "abc"'],
+      [['incident', 'silence', 'list', '--active', '--inactive'], 'give --active or --inactive, not both'],
+      [['incident', 'list', '--status', 'closed'], 'status: "closed" is unknown'],
+      [['incident', 'list', '--since', 'yesterday'], 'since: "yesterday" is not a time'],
+      [['incident', 'list', '--match', 'alertname'], '--match "alertname": at character 10'],
+      [['incident', 'list', '--limit', 'ten'], '--limit must be a whole number, not "ten"'],
+      [['incident', 'list', '--before', 'x'], '--before must be an incident id, not "x"'],
+    ];
+    // Each CLI run starts Node; run them side by side.
+    const results = await Promise.all(cases.map(([args]) => api(args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      expect(results[i]?.stderr, args.join(' ')).toContain(message);
+      expect(results[i]?.code, args.join(' ')).toBe(2);
+    }
+    const missing = await api(['incident', 'silence', 'expire', '999999']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('silence 999999 does not exist');
+  });
+
+  it('lists incidents filtered by status, severity, matchers and time, with a hint for the next page', async () => {
+    const store = server.server.parts.store;
+    const a = await store.incidents.open(
+      {
+        key: 'a',
+        title: 'web down',
+        severity: 'critical',
+        labels: { alertname: 'HostDown', instance: 'web-1' },
+      },
+      Date.now() - 3_600_000,
+    );
+    const b = await store.incidents.open(
+      {
+        key: 'b',
+        title: 'db down',
+        severity: 'critical',
+        labels: { alertname: 'HostDown', instance: 'db-1' },
+      },
+      Date.now(),
+    );
+    const c = await store.incidents.open(
+      { key: 'c', title: 'disk', severity: 'warning', labels: { alertname: 'DiskFull', instance: 'db-1' } },
+      Date.now(),
+    );
+    const ids = async (args: string[]) =>
+      (JSON.parse((await api(['incident', 'list', ...args, '--json'])).stdout) as { id: number }[]).map(
+        (i) => i.id,
+      );
+    // Each CLI run starts Node; run them side by side.
+    const [byName, byTwo, bySeverity, since, until, page, secondPage] = await Promise.all([
+      ids(['--match', 'alertname="HostDown"']),
+      ids(['--match', 'alertname="HostDown"', '--match', 'instance=~"web-.*"']),
+      ids(['--severity', 'warning', '--status', 'open']),
+      ids(['--since', '30m']),
+      ids(['--until', '30m']),
+      api(['incident', 'list', '--limit', '2']),
+      ids(['--limit', '2', '--before', String(b.id)]),
+    ]);
+    expect(byName).toEqual([b.id, a.id]);
+    expect(byTwo).toEqual([a.id]);
+    expect(bySeverity).toEqual([c.id]);
+    expect(since).toEqual([c.id, b.id]);
+    expect(until).toEqual([a.id]);
+    expect(page.code).toBe(0);
+    expect(page.stderr).toBe(`more: add --before ${b.id}\n`);
+    expect(secondPage).toEqual([a.id]);
   });
 });

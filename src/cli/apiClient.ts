@@ -7,8 +7,16 @@ export interface ApiOptions {
   json?: boolean;
 }
 
-/** Calls the swas API with the token from --token or SWAS_TOKEN; errors carry the server's message. */
-export async function callApi<T>(options: ApiOptions, method: 'GET' | 'POST', path: string): Promise<T> {
+/**
+ * Calls the swas API with the token from --token or SWAS_TOKEN; errors carry the server's message. A 400
+ * means the flags were wrong, so it exits 2 like any other usage error.
+ */
+export async function callApi<T>(
+  options: ApiOptions,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const base = (options.server ?? process.env.SWAS_URL ?? 'http://127.0.0.1:7927').replace(/\/$/, '');
   const token = options.token ?? process.env.SWAS_TOKEN;
   if (token === undefined || token === '')
@@ -20,7 +28,11 @@ export async function callApi<T>(options: ApiOptions, method: 'GET' | 'POST', pa
   try {
     response = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}` },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {
@@ -30,14 +42,15 @@ export async function callApi<T>(options: ApiOptions, method: 'GET' | 'POST', pa
       `cannot reach swas at ${base}: ${cause}; is \`swas up\` running there? (--server URL or SWAS_URL)`,
     );
   }
-  const body = (await response.json().catch(() => null)) as {
+  const answer = (await response.json().catch(() => null)) as {
     error?: { code?: string; message?: string };
   } | null;
   if (!response.ok)
     throw new CliError(
-      `${method} ${path}: HTTP ${response.status}: ${body?.error?.message ?? response.statusText}`,
+      `${method} ${path}: HTTP ${response.status}: ${answer?.error?.message ?? response.statusText}`,
+      response.status === 400 ? EXIT.usage : EXIT.failure,
     );
-  return body as T;
+  return answer as T;
 }
 
 /** Adds --server, --token and --json to a command. */

@@ -5,3 +5,5 @@ export * from './errors.js';
 export * from './template.js';
 export * from './alertState.js';
 export * from './incidentGrouping.js';
+export * from './silenceMatchers.js';
+export * from './cron.js';

@@ -1,391 +1,456 @@
-import type { Logger } from 'pino';
-import { incidentKey, incidentSeverity, incidentTitle, type AlertInstance } from '../core/index.js';
-import type { DeliveryResult, IncidentEvent, Notification, Notifier, Urgency } from '../paging/index.js';
+import { Counter, type Registry } from 'prom-client';
+import { incidentKey, type AlertInstance } from '../core/index.js';
+import type { DeliveryResult, Notification } from '../paging/index.js';
 import type { AlertChange } from '../rules/index.js';
-import type { RunEvent, RunExecutor } from '../runbooks/index.js';
-import type { Incident, IncidentRepository, RunRepository, TimelineRepository } from '../store/index.js';
+import type { RunEvent } from '../runbooks/index.js';
+import type { Incident, Silence, SilenceRepository } from '../store/index.js';
+import { IncidentLifecycle, type IncidentLifecycleOptions } from './IncidentLifecycle.js';
+import {
+  DEFAULT_NOISE_POLICY,
+  describeSuppression,
+  labelContext,
+  sameSuppression,
+  suppressionCause,
+  suppressionData,
+  suppressionEndedKind,
+  suppressionOf,
+  type NoisePolicy,
+  type Suppression,
+  type SuppressionContext,
+} from './noisePolicy.js';
 
 /** Options for {@link IncidentManager.create}. */
-export interface IncidentManagerOptions {
-  readonly incidents: IncidentRepository;
-  readonly timeline: TimelineRepository;
-  readonly runs: RunRepository;
-  readonly executor: RunExecutor;
-  readonly notifier: Notifier;
-  readonly groupBy: readonly string[];
-  readonly logger: Logger;
-  readonly now: () => number;
-  /** Base URL for links in notifications, e.g. `http://swas.example:7927`. */
-  readonly externalUrl: string | null;
-  /**
-   * How long after a successful run its incident's alerts may keep firing before swas escalates:
-   * automation ran, but the problem is still there. @default 120000
-   */
-  readonly stillFiringAfterRunMs?: number;
+export interface IncidentManagerOptions extends IncidentLifecycleOptions {
+  readonly silences: SilenceRepository;
+  /** group_wait, inhibition rules and maintenance windows. @default no wait, no rules, no windows */
+  readonly policy?: NoisePolicy;
+  /** How often silences are re-read and maintenance windows re-checked. @default 5000 */
+  readonly recheckIntervalMs?: number;
+  readonly registry?: Registry;
 }
 
-const TIMELINE_IN_NOTIFICATION = 20;
+// Alert flow (firing, resolving, group_wait, re-checks) runs on one queue: suppression decisions read state
+// across groups (an inhibiting alert is usually in another group), so they must not interleave.
+const ALERT_QUEUE = 'alerts';
+
+/** A firing alert kept out of incidents, and why. */
+interface Held {
+  alert: AlertInstance;
+  why: Suppression;
+  /** Whether an inhibition was already noted on the source's incident timeline. */
+  noted: boolean;
+}
 
 /**
  * Turns alert transitions and run progress into incidents with a timeline: opens or joins an incident when
- * an alert fires, starts the runbooks it triggers, escalates when automation fails, and resolves the
- * incident once its alerts have resolved and its runs have finished.
+ * an alert fires (after group_wait, unless a silence, maintenance window or inhibition rule holds it back),
+ * starts the runbooks it triggers, escalates when automation fails, and resolves the incident once its
+ * alerts have resolved and its runs have finished. A silenced alert in an incident still resolves it.
  */
 export class IncidentManager {
-  /** Firing alerts by incident id: what keeps an incident open. */
-  private readonly firing = new Map<number, Map<string, AlertInstance>>();
-  /** Serialises work per grouping key, so one burst of alerts opens one incident. */
-  private readonly queues = new Map<string, Promise<void>>();
-  private readonly followUps = new Set<NodeJS.Timeout>();
+  private readonly lifecycle: IncidentLifecycle;
+  /** Every firing alert swas knows of, in an incident or not: inhibition sources. */
+  private readonly active = new Map<string, AlertInstance>();
+  /** Firing alerts a silence, maintenance window or inhibition keeps out of incidents. */
+  private readonly held = new Map<string, Held>();
+  /** Alerts in an incident that are suppressed now: they start no runbooks until it ends. */
+  private readonly muted = new Map<string, Suppression>();
+  /** Why an alert now entering an incident was held back before, for its timeline entry. */
+  private readonly releasedFrom = new Map<string, Suppression>();
+  /** New groups waiting out group_wait, by grouping key. */
+  private readonly waiting = new Map<string, { alerts: Map<string, AlertInstance>; timer: NodeJS.Timeout }>();
+  private policy: NoisePolicy;
+  private silences: readonly Silence[] = [];
+  private recheckTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly discardedGroups: Counter;
+  private readonly suppressedAlerts: Counter<'reason'>;
 
-  private constructor(private readonly options: IncidentManagerOptions) {}
+  private constructor(private readonly options: IncidentManagerOptions) {
+    this.lifecycle = new IncidentLifecycle(options);
+    this.policy = options.policy ?? DEFAULT_NOISE_POLICY;
+    const registers = options.registry ? [options.registry] : [];
+    this.discardedGroups = new Counter({
+      name: 'swas_incident_groups_discarded_total',
+      help: 'New alert groups whose alerts all resolved during group_wait, so no incident was opened.',
+      registers,
+    });
+    this.suppressedAlerts = new Counter({
+      name: 'swas_alerts_suppressed_total',
+      help: 'Firing alerts kept from opening incidents, paging and starting runbooks, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
 
   /** Builds a manager; call {@link restore} after the rule manager restored its alerts. */
   static create(options: IncidentManagerOptions): IncidentManager {
     return new IncidentManager(options);
   }
 
-  /** Re-attaches restored firing alerts to their open incidents, then resolves incidents nothing keeps open. */
+  /**
+   * Re-attaches restored firing alerts to their open incidents, admits the others as newly firing (group_wait
+   * counts from when they fired), resolves incidents nothing keeps open, and starts re-checking silences.
+   */
   async restore(active: readonly AlertInstance[]): Promise<void> {
-    for (const alert of active.filter((a) => a.state === 'firing')) {
-      const incident = await this.options.incidents.findOpenByKey(this.keyOf(alert));
-      if (incident !== null) this.attach(incident.id, alert);
-    }
+    await this.lifecycle.serialise(ALERT_QUEUE, async () => {
+      await this.refreshSilences();
+      const now = this.options.now();
+      const context = this.context(now);
+      const unattached: AlertInstance[] = [];
+      for (const alert of active.filter((a) => a.state === 'firing')) {
+        this.active.set(alert.fingerprint, alert);
+        const incident = await this.options.incidents.findOpenByKey(this.keyOf(alert));
+        if (incident === null) {
+          unattached.push(alert);
+          continue;
+        }
+        this.lifecycle.attach(incident.id, alert);
+        const why = suppressionOf(alert, context, false);
+        if (why !== null) this.muted.set(alert.fingerprint, why);
+      }
+      // group_wait counts from when they fired: an alert that fired long before the restart waits no more.
+      for (const alert of unattached) await this.admit(alert, now, alert.firedAt ?? now);
+    });
     for (const incident of await this.options.incidents.list({
       status: ['open', 'acknowledged'],
       limit: 1000,
     })) {
-      await this.resolveIfDone(incident.id, 'nothing kept it open after a restart');
+      await this.lifecycle.resolveIfDone(incident.id, 'nothing kept it open after a restart');
     }
+    this.startRechecks();
   }
 
   /** Reacts to one alert transition from the rule manager (or intake). */
   handleAlertChange(change: AlertChange): Promise<void> {
-    return this.serialise(this.keyOf(change.alert), async () => {
+    return this.lifecycle.serialise(ALERT_QUEUE, async () => {
       if (change.transition === 'firing') await this.alertFiring(change.alert, change.at);
       if (change.transition === 'resolved') await this.alertResolved(change.alert, change.at);
     });
   }
 
-  /** Records run progress on the incident's timeline; escalates failures and resolves finished incidents. */
-  async handleRunEvent(event: RunEvent): Promise<void> {
-    const incidentId = event.run.incidentId;
-    if (incidentId === null) return;
-    const at = this.options.now();
-    const { run } = event;
-    switch (event.type) {
-      case 'run.started':
-      case 'run.resumed':
-        await this.note(
-          incidentId,
-          at,
-          event.type,
-          `runbook ${run.runbook} ${event.type === 'run.started' ? 'started' : 'resumed after a restart'} on ${targetText(run.target)}`,
-          { runId: run.id },
-        );
-        return;
-      case 'run.parked':
-        await this.note(
-          incidentId,
-          at,
-          'run.parked',
-          `runbook ${run.runbook} parked at step ${run.currentStep + 1} while swas shuts down; it resumes on restart`,
-          { runId: run.id },
-        );
-        return;
-      case 'step.started':
-        await this.note(
-          incidentId,
-          at,
-          'step.started',
-          `step ${event.step.index + 1}/${event.total} ${event.step.name} started`,
-          { runId: run.id, step: event.step.index },
-        );
-        return;
-      case 'step.finished': {
-        const ok = event.step.status === 'succeeded';
-        const message = event.step.result?.message;
-        const detail = ok ? (typeof message === 'string' ? message : 'done') : (event.step.error ?? 'failed');
-        await this.note(
-          incidentId,
-          at,
-          ok ? 'step.succeeded' : 'step.failed',
-          `step ${event.step.index + 1}/${event.total} ${event.step.name}: ${detail}`,
-          { runId: run.id, step: event.step.index },
-        );
-        return;
-      }
-      case 'run.finished':
-        await this.note(
-          incidentId,
-          at,
-          `run.${run.status}`,
-          `runbook ${run.runbook} ${run.status}${run.error ? `: ${run.error}` : ''}`,
-          { runId: run.id },
-        );
-        if (event.escalate)
-          await this.escalate(
-            incidentId,
-            `automation failed: runbook ${run.runbook} on ${targetText(run.target)}: ${run.error ?? 'failed'}`,
-          );
-        if (run.status === 'succeeded') this.followUp(incidentId, run.runbook);
-        await this.resolveIfDone(incidentId, `runbook ${run.runbook} finished and its alerts have resolved`);
-        return;
-    }
+  /**
+   * Re-reads silences and re-evaluates firing alerts: call after a silence was created or expired. Alerts a
+   * silence no longer covers are treated as newly firing; incidents note alerts a new silence covers.
+   */
+  silencesChanged(): Promise<void> {
+    return this.lifecycle.serialise(ALERT_QUEUE, async () => {
+      await this.refreshSilences();
+      await this.recheck(this.options.now());
+    });
   }
 
-  /** Cancels pending follow-up checks (shutdown). */
+  /** Replaces group_wait, inhibition rules and maintenance windows (config reload), then re-checks alerts. */
+  setPolicy(policy: NoisePolicy): Promise<void> {
+    this.policy = policy;
+    return this.lifecycle.serialise(ALERT_QUEUE, () => this.recheck(this.options.now()));
+  }
+
+  /** Cancels timers: follow-up checks, group_wait and re-checks (shutdown). Waiting alerts are admitted again on restore. */
   stop(): void {
-    for (const timer of this.followUps) clearTimeout(timer);
-    this.followUps.clear();
+    this.stopped = true;
+    this.lifecycle.stop();
+    for (const group of this.waiting.values()) clearTimeout(group.timer);
+    this.waiting.clear();
+    if (this.recheckTimer) clearInterval(this.recheckTimer);
+    this.recheckTimer = null;
   }
 
-  // A run that succeeded while its alerts keep firing did not fix the problem: a human must look.
-  private followUp(incidentId: number, runbook: string): void {
-    const delay = this.options.stillFiringAfterRunMs ?? 120_000;
-    const timer = setTimeout(() => {
-      this.followUps.delete(timer);
-      void this.serialise(`incident:${incidentId}`, async () => {
-        const firing = this.firing.get(incidentId)?.size ?? 0;
-        const incident = await this.options.incidents.get(incidentId);
-        if (firing === 0 || incident === null || incident.status === 'resolved') return;
-        const running = await this.options.runs.list({
-          incidentId,
-          status: ['pending', 'running', 'parked'],
-          limit: 1,
-        });
-        if (running.length > 0) return;
-        await this.escalate(
-          incidentId,
-          `runbook ${runbook} succeeded, but ${firing} alert${firing === 1 ? ' is' : 's are'} still firing ${Math.round(delay / 1000)} s later`,
-        );
-      }).catch((error: unknown) =>
-        this.options.logger.error({ err: error, incident: incidentId }, 'follow-up check failed'),
-      );
-    }, delay);
-    timer.unref();
-    this.followUps.add(timer);
+  /** Records run progress on the incident's timeline; escalates failures and resolves finished incidents. */
+  handleRunEvent(event: RunEvent): Promise<void> {
+    return this.lifecycle.handleRunEvent(event);
   }
 
   /** Records a notification delivery (or its final failure) on the incident's timeline. */
-  async recordDelivery(notification: Notification, result: DeliveryResult): Promise<void> {
-    const message = result.ok
-      ? `${result.event} sent to ${result.channel} (attempt ${result.attempts})`
-      : `${result.event} to ${result.channel} failed after ${result.attempts} attempts: ${result.error}`;
-    await this.note(
-      notification.incident.id,
-      this.options.now(),
-      result.ok ? 'notify.sent' : 'notify.failed',
-      message,
-      { channel: result.channel, deliveryId: result.deliveryId },
-    );
+  recordDelivery(notification: Notification, result: DeliveryResult): Promise<void> {
+    return this.lifecycle.recordDelivery(notification, result);
   }
 
   /** A person acknowledges an incident: paging for it stops escalating. */
-  async acknowledge(id: number, by: string): Promise<Incident | null> {
-    const incident = await this.options.incidents.get(id);
-    if (incident === null || incident.status !== 'open') return incident;
-    const now = this.options.now();
-    const updated = await this.options.incidents.update(
-      id,
-      { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by },
-      now,
-    );
-    await this.note(id, now, 'incident.acknowledged', `acknowledged by ${by}`, { by });
-    if (updated) await this.notify(updated, 'incident.acknowledged', 'low', `acknowledged by ${by}`);
-    return updated;
+  acknowledge(id: number, by: string): Promise<Incident | null> {
+    return this.lifecycle.acknowledge(id, by);
   }
 
   /** A person resolves an incident by hand. */
-  async resolve(id: number, by: string): Promise<Incident | null> {
-    const incident = await this.options.incidents.get(id);
-    if (incident === null || incident.status === 'resolved') return incident;
-    return this.markResolved(incident, `resolved by ${by}`);
+  resolve(id: number, by: string): Promise<Incident | null> {
+    return this.lifecycle.resolve(id, by);
   }
 
   private async alertFiring(alert: AlertInstance, at: number): Promise<void> {
-    const { incidents, groupBy } = this.options;
-    let incident = await incidents.findOpenByKey(this.keyOf(alert));
-    const opened = incident === null;
-    incident ??= await incidents.open(
-      {
-        key: this.keyOf(alert),
-        title: incidentTitle(alert.labels, alert.annotations, groupBy),
-        severity: incidentSeverity(alert.labels),
-        labels: pick(alert.labels, groupBy),
-      },
+    this.active.set(alert.fingerprint, alert);
+    const held = this.held.get(alert.fingerprint);
+    if (held !== undefined) {
+      held.alert = alert;
+      return;
+    }
+    await this.admit(alert, at);
+  }
+
+  // Where a firing alert not yet in an incident goes: its group's wait, its open incident, held, or a new incident.
+  private async admit(alert: AlertInstance, at: number, waitFrom = this.options.now()): Promise<void> {
+    const key = this.keyOf(alert);
+    const waiting = this.waiting.get(key);
+    if (waiting !== undefined) {
+      waiting.alerts.set(alert.fingerprint, alert);
+      return;
+    }
+    const incident = await this.options.incidents.findOpenByKey(key);
+    if (incident !== null) return this.join(incident, alert, at);
+    const why = suppressionOf(alert, this.context(at));
+    if (why !== null) return this.hold(alert, why, at);
+    const wait = this.policy.groupWaitMs;
+    const delay = Math.min(wait, waitFrom + wait - this.options.now());
+    if (wait > 0 && delay > 0 && !this.stopped) {
+      const timer = setTimeout(() => {
+        this.lifecycle
+          .serialise(ALERT_QUEUE, () => this.flush(key))
+          .catch((error: unknown) =>
+            this.options.logger.error(
+              { err: error, group: key },
+              'opening an incident after group_wait failed',
+            ),
+          );
+      }, delay);
+      timer.unref();
+      this.waiting.set(key, { alerts: new Map([[alert.fingerprint, alert]]), timer });
+      return;
+    }
+    await this.openGroup(key, [alert], at);
+  }
+
+  // group_wait is over: the group's alerts that still fire open one incident.
+  private async flush(key: string): Promise<void> {
+    const group = this.waiting.get(key);
+    if (group === undefined) return;
+    this.waiting.delete(key);
+    const alerts = [...group.alerts.values()].filter((a) => this.active.has(a.fingerprint));
+    if (alerts.length === 0) {
+      this.discardedGroups.inc();
+      return;
+    }
+    await this.openGroup(key, alerts, this.options.now());
+  }
+
+  private async openGroup(key: string, alerts: readonly AlertInstance[], at: number): Promise<void> {
+    const context = this.context(at);
+    const admitted: AlertInstance[] = [];
+    for (const alert of alerts) {
+      // Checked again: an inhibiting alert may have fired during group_wait.
+      const why = suppressionOf(alert, context);
+      if (why === null) admitted.push(alert);
+      else await this.hold(alert, why, at);
+    }
+    const first = admitted[0];
+    if (first === undefined) return;
+    const existing = await this.options.incidents.findOpenByKey(key);
+    if (existing !== null) {
+      for (const alert of admitted) await this.join(existing, alert, at);
+      return;
+    }
+    const incident = await this.lifecycle.open(key, first, at);
+    const unhandled: string[] = [];
+    for (const alert of admitted) {
+      this.lifecycle.attach(incident.id, alert);
+      await this.noteFiring(incident.id, alert, at);
+      if (!(await this.lifecycle.startRunbooks(incident.id, alert, at))) unhandled.push(alert.rule);
+    }
+    await this.noteInhibitionsBy(incident.id, at);
+    await this.lifecycle.notifyOpened(incident, unhandled);
+  }
+
+  // An alert joins its group's open incident; a suppressed one is noted, but starts nothing.
+  private async join(incident: Incident, alert: AlertInstance, at: number): Promise<void> {
+    const why = suppressionOf(alert, this.context(at));
+    this.lifecycle.attach(incident.id, alert);
+    if (why === null) {
+      this.muted.delete(alert.fingerprint);
+      await this.noteFiring(incident.id, alert, at);
+      await this.lifecycle.startRunbooks(incident.id, alert, at);
+      return;
+    }
+    this.muted.set(alert.fingerprint, why);
+    this.suppressedAlerts.inc({ reason: why.kind });
+    await this.lifecycle.note(
+      incident.id,
       at,
+      `alert.${why.kind}`,
+      `alert ${alert.rule} firing${labelContext(alert)}, ${describeSuppression(why)}: no runbook started, nobody paged`,
+      { fingerprint: alert.fingerprint, labels: alert.labels, ...suppressionData(why) },
     );
-    if (opened) await this.note(incident.id, at, 'incident.opened', `incident opened: ${incident.title}`, {});
-    this.attach(incident.id, alert);
-    await this.note(incident.id, at, 'alert.firing', `alert ${alert.rule} firing${alertContext(alert)}`, {
-      fingerprint: alert.fingerprint,
-      labels: alert.labels,
-      value: alert.value,
-    });
-    const handled = await this.startRunbooks(incident.id, alert, at);
-    if (opened)
-      await this.notify(
-        incident,
-        'incident.opened',
-        handled ? 'low' : 'high',
-        handled ? 'automation is handling it' : `alert ${alert.rule} is firing and no runbook handles it`,
-      );
+  }
+
+  private async hold(alert: AlertInstance, why: Suppression, at: number): Promise<void> {
+    const held: Held = { alert, why, noted: false };
+    this.held.set(alert.fingerprint, held);
+    this.suppressedAlerts.inc({ reason: why.kind });
+    this.options.logger.debug({ alert: alert.labels, why: describeSuppression(why) }, 'alert held back');
+    if (why.kind !== 'inhibited') return;
+    const sourceIncident = this.lifecycle.incidentOf(why.source.fingerprint);
+    if (sourceIncident !== undefined) await this.noteInhibited(sourceIncident, held, at);
+  }
+
+  // Inhibited alerts are noted on the timeline of the incident whose alert inhibits them.
+  private async noteInhibited(incidentId: number, held: Held, at: number): Promise<void> {
+    held.noted = true;
+    await this.lifecycle.note(
+      incidentId,
+      at,
+      'alert.inhibited',
+      `alert ${held.alert.rule} firing${labelContext(held.alert)}, ${describeSuppression(held.why)}: no incident opened, nobody paged`,
+      { fingerprint: held.alert.fingerprint, labels: held.alert.labels, ...suppressionData(held.why) },
+    );
+  }
+
+  private async noteInhibitionsBy(incidentId: number, at: number): Promise<void> {
+    for (const held of this.held.values()) {
+      if (held.noted || held.why.kind !== 'inhibited') continue;
+      if (!this.lifecycle.holds(incidentId, held.why.source.fingerprint)) continue;
+      await this.noteInhibited(incidentId, held, at);
+    }
+  }
+
+  private async noteFiring(incidentId: number, alert: AlertInstance, at: number): Promise<void> {
+    const was = this.releasedFrom.get(alert.fingerprint);
+    this.releasedFrom.delete(alert.fingerprint);
+    const after = was === undefined ? '' : ` (no longer ${suppressionCause(was)})`;
+    await this.lifecycle.note(
+      incidentId,
+      at,
+      'alert.firing',
+      `alert ${alert.rule} firing${labelContext(alert)}${after}`,
+      {
+        fingerprint: alert.fingerprint,
+        labels: alert.labels,
+        value: alert.value,
+      },
+    );
   }
 
   private async alertResolved(alert: AlertInstance, at: number): Promise<void> {
+    const fingerprint = alert.fingerprint;
+    this.active.delete(fingerprint);
+    this.releasedFrom.delete(fingerprint);
+    if (this.held.delete(fingerprint) || this.leaveWaiting(fingerprint)) {
+      await this.recheck(at);
+      return;
+    }
     const incidentId =
-      this.incidentOf(alert.fingerprint) ??
+      this.lifecycle.incidentOf(fingerprint) ??
       (await this.options.incidents.findOpenByKey(this.keyOf(alert)))?.id;
-    if (incidentId === undefined) return;
-    this.firing.get(incidentId)?.delete(alert.fingerprint);
-    await this.note(incidentId, at, 'alert.resolved', `alert ${alert.rule} resolved${alertContext(alert)}`, {
-      fingerprint: alert.fingerprint,
-    });
-    await this.resolveIfDone(incidentId, 'all its alerts resolved and no run is in progress');
+    if (incidentId !== undefined) {
+      this.lifecycle.detach(incidentId, fingerprint);
+      const muted = this.muted.get(fingerprint);
+      this.muted.delete(fingerprint);
+      const was = muted === undefined ? '' : ` (it was ${describeSuppression(muted)})`;
+      await this.lifecycle.note(
+        incidentId,
+        at,
+        'alert.resolved',
+        `alert ${alert.rule} resolved${labelContext(alert)}${was}`,
+        {
+          fingerprint,
+        },
+      );
+      await this.lifecycle.resolveIfDone(incidentId, 'all its alerts resolved and no run is in progress');
+    }
+    // An inhibiting alert may have been the one that resolved.
+    await this.recheck(at);
   }
 
-  private async startRunbooks(incidentId: number, alert: AlertInstance, at: number): Promise<boolean> {
-    const runbooks = this.options.executor.runbooksFor(alert.labels);
-    let handled = false;
-    for (const runbook of runbooks) {
-      const result = await this.options.executor.start(runbook, {
-        labels: alert.labels,
-        incidentId,
-        trigger: { alert: alert.rule, fingerprint: alert.fingerprint },
-      });
-      if (result.started) handled = true;
-      else {
-        await this.note(
-          incidentId,
-          at,
-          'run.refused',
-          `runbook ${runbook.name} did not start: ${result.reason}`,
-          {},
-        );
-        if (!result.reason.includes('already acting'))
-          await this.escalate(incidentId, `runbook ${runbook.name} could not start: ${result.reason}`);
-        else handled = true;
+  // A waiting alert that resolves leaves its group; a group left empty opens no incident at all.
+  private leaveWaiting(fingerprint: string): boolean {
+    for (const [key, group] of this.waiting) {
+      if (!group.alerts.delete(fingerprint)) continue;
+      if (group.alerts.size === 0) {
+        clearTimeout(group.timer);
+        this.waiting.delete(key);
+        this.discardedGroups.inc();
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Re-evaluates suppression: held alerts no longer suppressed go on as newly firing; alerts in incidents
+   * that a silence or maintenance window now covers are noted and muted, and those whose suppression ended
+   * are noted and start their runbooks.
+   */
+  private async recheck(at: number): Promise<void> {
+    const context = this.context(at);
+    for (const [fingerprint, held] of [...this.held]) {
+      const why = suppressionOf(held.alert, context);
+      if (why === null) {
+        this.held.delete(fingerprint);
+        this.releasedFrom.set(fingerprint, held.why);
+        await this.admit(held.alert, at);
+      } else if (!sameSuppression(why, held.why)) {
+        this.held.set(fingerprint, { alert: held.alert, why, noted: false });
       }
     }
-    return handled;
+    for (const [incidentId, alerts] of this.lifecycle.attachedAlerts()) {
+      for (const alert of alerts) await this.recheckAttached(incidentId, alert, context);
+    }
   }
 
-  private async escalate(incidentId: number, reason: string): Promise<void> {
-    const now = this.options.now();
-    const incident = await this.options.incidents.update(incidentId, { escalatedAt: now }, now);
-    if (incident === null) return;
-    await this.note(incidentId, now, 'incident.escalated', `escalated: ${reason}`, {});
-    await this.notify(incident, 'incident.escalated', 'high', reason);
-  }
-
-  // Serialised per incident: an alert resolving and a run finishing at once must resolve it once.
-  private resolveIfDone(incidentId: number, reason: string): Promise<void> {
-    return this.serialise(`incident:${incidentId}`, async () => {
-      if ((this.firing.get(incidentId)?.size ?? 0) > 0) return;
-      const unfinished = await this.options.runs.list({
-        incidentId,
-        status: ['pending', 'running', 'parked'],
-        limit: 1,
-      });
-      if (unfinished.length > 0) return;
-      const incident = await this.options.incidents.get(incidentId);
-      if (incident === null || incident.status === 'resolved') return;
-      await this.markResolved(incident, reason);
-    });
-  }
-
-  private async markResolved(incident: Incident, reason: string): Promise<Incident | null> {
-    const now = this.options.now();
-    const resolved = await this.options.incidents.update(
-      incident.id,
-      { status: 'resolved', resolvedAt: now },
-      now,
-    );
-    this.firing.delete(incident.id);
-    await this.note(incident.id, now, 'incident.resolved', `incident resolved: ${reason}`, {});
-    if (resolved) await this.notify(resolved, 'incident.resolved', 'low', reason);
-    return resolved;
-  }
-
-  private async notify(
-    incident: Incident,
-    event: IncidentEvent,
-    urgency: Urgency,
-    reason: string,
-  ): Promise<void> {
-    const timeline = (await this.options.timeline.list(incident.id)).slice(-TIMELINE_IN_NOTIFICATION);
-    const alerts = [...(this.firing.get(incident.id)?.values() ?? [])];
-    const base = this.options.externalUrl?.replace(/\/$/, '');
-    this.options.notifier.send({
-      event,
-      urgency,
-      reason,
-      incident,
-      alerts: alerts.map((a) => ({
-        labels: a.labels,
-        annotations: a.annotations,
-        state: a.state,
-        activeAt: a.activeAt,
-        firedAt: a.firedAt,
-      })),
-      timeline: timeline.map((t) => ({ at: t.at, kind: t.kind, message: t.message })),
-      url: base ? `${base}/#/incidents/${incident.id}` : null,
-    });
-  }
-
-  private async note(
+  private async recheckAttached(
     incidentId: number,
-    at: number,
-    kind: string,
-    message: string,
-    data: Record<string, unknown>,
+    alert: AlertInstance,
+    context: SuppressionContext,
   ): Promise<void> {
-    await this.options.timeline.append({ incidentId, at, kind, message, data });
+    const was = this.muted.get(alert.fingerprint);
+    // Inhibition only keeps muted what it muted when the alert joined; it never mutes an alert later.
+    const why = suppressionOf(alert, context, was?.kind === 'inhibited');
+    if (why === null && was === undefined) return;
+    if (why !== null && was !== undefined && sameSuppression(why, was)) return;
+    const data = { fingerprint: alert.fingerprint, ...suppressionData(why ?? was) };
+    if (why !== null) {
+      this.muted.set(alert.fingerprint, why);
+      await this.lifecycle.note(
+        incidentId,
+        context.at,
+        `alert.${why.kind}`,
+        `alert ${alert.rule}${labelContext(alert)} is now ${describeSuppression(why)}: it starts no runbook`,
+        data,
+      );
+      return;
+    }
+    if (was === undefined) return;
+    this.muted.delete(alert.fingerprint);
+    await this.lifecycle.note(
+      incidentId,
+      context.at,
+      suppressionEndedKind(was),
+      `alert ${alert.rule}${labelContext(alert)} is no longer ${suppressionCause(was)} and still fires: treated as newly firing`,
+      data,
+    );
+    await this.lifecycle.startRunbooks(incidentId, alert, context.at);
   }
 
-  private attach(incidentId: number, alert: AlertInstance): void {
-    let alerts = this.firing.get(incidentId);
-    if (alerts === undefined) this.firing.set(incidentId, (alerts = new Map<string, AlertInstance>()));
-    alerts.set(alert.fingerprint, alert);
+  private async refreshSilences(): Promise<void> {
+    try {
+      this.silences = await this.options.silences.list({ activeAt: this.options.now(), limit: 10_000 });
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'cannot read silences; the last known ones stay in force');
+    }
   }
 
-  private incidentOf(fingerprint: string): number | undefined {
-    for (const [id, alerts] of this.firing) if (alerts.has(fingerprint)) return id;
-    return undefined;
+  // Silences end by time and maintenance windows open and close by the clock, so re-check regularly.
+  private startRechecks(): void {
+    if (this.recheckTimer !== null || this.stopped) return;
+    this.recheckTimer = setInterval(() => {
+      this.silencesChanged().catch((error: unknown) =>
+        this.options.logger.error({ err: error }, 're-checking silences and maintenance windows failed'),
+      );
+    }, this.options.recheckIntervalMs ?? 5000);
+    this.recheckTimer.unref();
+  }
+
+  private context(at: number): SuppressionContext {
+    return { policy: this.policy, silences: this.silences, firing: [...this.active.values()], at };
   }
 
   private keyOf(alert: AlertInstance): string {
     return incidentKey(alert.labels, this.options.groupBy);
   }
-
-  private serialise(key: string, work: () => Promise<void>): Promise<void> {
-    const next = (this.queues.get(key) ?? Promise.resolve()).then(work, work);
-    const tail = next.catch(() => undefined);
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return next;
-  }
-}
-
-function pick(labels: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
-  return Object.fromEntries(names.flatMap((n) => (labels[n] === undefined ? [] : [[n, labels[n]]])));
-}
-
-function alertContext(alert: AlertInstance): string {
-  const parts = ['pool', 'member', 'instance', 'service'].flatMap((n) =>
-    alert.labels[n] ? [`${n}=${alert.labels[n]}`] : [],
-  );
-  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
-}
-
-function targetText(target: Readonly<Record<string, string>>): string {
-  if (target.pool !== undefined && target.member !== undefined) return `${target.pool}/${target.member}`;
-  return (
-    Object.entries(target)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(', ') || 'no target'
-  );
 }

@@ -11,3 +11,10 @@ export {
   type AlertmanagerIntakeOptions,
   type IntakeSummary,
 } from './alertmanagerIntake.js';
+export {
+  compileNoisePolicy,
+  DEFAULT_NOISE_POLICY,
+  type NoisePolicy,
+  type NoisePolicyProblem,
+  type Suppression,
+} from './noisePolicy.js';

@@ -7,6 +7,7 @@ import { incidentRoutes } from './routes/incidentRoutes.js';
 import { intakeRoutes } from './routes/intakeRoutes.js';
 import { prometheusRoutes } from './routes/prometheusRoutes.js';
 import { runRoutes } from './routes/runRoutes.js';
+import { silenceRoutes } from './routes/silenceRoutes.js';
 import { writeRoutes } from './routes/writeRoutes.js';
 import type { ServerParts } from './ServerParts.js';
 
@@ -51,6 +52,7 @@ export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance>
   incidentRoutes(app, parts);
   intakeRoutes(app, parts);
   runRoutes(app, parts);
+  silenceRoutes(app, parts);
   const limits = parts.config().config.remote_write_receiver;
   writeRoutes(app, parts, {
     maxBodyBytes: limits.max_body_bytes,

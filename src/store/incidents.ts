@@ -1,13 +1,38 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import type { Labels } from '../core/index.js';
+import { errorMessage } from '../core/index.js';
+import type { AlertMatcher, Labels } from '../core/index.js';
+import { compileMatcher, matchesAll } from '../tsdb/index.js';
+import type { CompiledMatcher } from '../tsdb/index.js';
 import { IncidentKeyConflictError, StoreInputError } from './errors.js';
 import { fromJson, toJson } from './json.js';
 import { asList, checkLimit } from './queryOptions.js';
 import type { IncidentsTable, StoreDatabase } from './schema.js';
 import { isUniqueViolation } from './sqlErrors.js';
-import type { Incident, IncidentPatch, IncidentRepository, IncidentStatus, NewIncident } from './types.js';
+import type {
+  Incident,
+  IncidentListOptions,
+  IncidentPatch,
+  IncidentRepository,
+  IncidentStatus,
+  NewIncident,
+} from './types.js';
 
 const UNRESOLVED_KEY_INDEX = 'incidents_unresolved_key';
+
+function checkTime(t: number, name: string): number {
+  if (!Number.isSafeInteger(t)) {
+    throw new StoreInputError(`incidents.list: ${name} ${String(t)} is not a time; give epoch milliseconds`);
+  }
+  return t;
+}
+
+function compileMatchers(matchers: readonly AlertMatcher[] | undefined): CompiledMatcher[] {
+  try {
+    return (matchers ?? []).map((m) => compileMatcher(m));
+  } catch (error) {
+    throw new StoreInputError(`incidents.list: ${errorMessage(error)}`);
+  }
+}
 
 function toIncident(r: Selectable<IncidentsTable>): Incident {
   return {
@@ -89,19 +114,45 @@ export class KyselyIncidentRepository implements IncidentRepository {
     return r === undefined ? null : toIncident(r);
   }
 
-  async list(
-    options: { status?: IncidentStatus | readonly IncidentStatus[]; limit?: number; beforeId?: number } = {},
-  ): Promise<Incident[]> {
+  async list(options: IncidentListOptions = {}): Promise<Incident[]> {
     const limit = checkLimit(options.limit, 50, 'incidents.list');
     const statuses = asList(options.status);
+    const severities = asList(options.severity);
+    if (statuses?.length === 0 || severities?.length === 0) return [];
     let query = this.db.selectFrom('incidents').selectAll();
-    if (statuses !== undefined) {
-      if (statuses.length === 0) return [];
-      query = query.where('status', 'in', statuses);
+    if (statuses !== undefined) query = query.where('status', 'in', statuses);
+    if (severities !== undefined) query = query.where('severity', 'in', severities);
+    if (options.openedSince !== undefined) {
+      query = query.where('opened_at', '>=', checkTime(options.openedSince, 'openedSince'));
     }
-    if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
-    const rows = await query.orderBy('id', 'desc').limit(limit).execute();
-    return rows.map(toIncident);
+    if (options.openedUntil !== undefined) {
+      query = query.where('opened_at', '<', checkTime(options.openedUntil, 'openedUntil'));
+    }
+    const matchers = compileMatchers(options.matchers);
+    if (matchers.length === 0) {
+      if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
+      const rows = await query.orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(toIncident);
+    }
+    // Labels are JSON text, which neither dialect can match with RE2 regexes: scan newest first in
+    // batches and match here, until the page is full or the table is exhausted.
+    const found: Incident[] = [];
+    let beforeId = options.beforeId;
+    const batch = Math.max(limit * 4, 200);
+    for (;;) {
+      const page = await (beforeId === undefined ? query : query.where('id', '<', beforeId))
+        .orderBy('id', 'desc')
+        .limit(batch)
+        .execute();
+      for (const row of page) {
+        const incident = toIncident(row);
+        if (!matchesAll(matchers, incident.labels)) continue;
+        found.push(incident);
+        if (found.length === limit) return found;
+      }
+      if (page.length < batch) return found;
+      beforeId = page.at(-1)?.id;
+    }
   }
 
   async update(id: number, patch: IncidentPatch, nowMs: number): Promise<Incident | null> {

@@ -9,6 +9,7 @@ export type {
   AuditVerification,
   CreatedToken,
   Incident,
+  IncidentListOptions,
   IncidentPatch,
   IncidentRepository,
   IncidentStatus,
@@ -23,6 +24,10 @@ export type {
   RunStep,
   RunStepPatch,
   RunWithSteps,
+  NewSilence,
+  Silence,
+  SilenceMatcher,
+  SilenceRepository,
   StateStore,
   StepStatus,
   StoreDialect,
@@ -42,5 +47,7 @@ export {
   StoreUnavailableError,
   StoreUrlError,
 } from './errors.js';
+export { silenceProblem } from './silences.js';
+export type { SilenceProblem } from './silences.js';
 export { redactUrl, resolveStoreLocation } from './storeUrl.js';
 export type { StoreLocation } from './storeUrl.js';

@@ -177,10 +177,38 @@ async function createRunTables(db: MigrationDb): Promise<void> {
     .execute();
 }
 
+/** Silences: matchers are a JSON list, so a silence is one row read and written whole. */
+function silences(dialect: StoreDialect): Migration {
+  return {
+    async up(db: MigrationDb): Promise<void> {
+      await withAutoId(dialect, db.schema.createTable('silences'))
+        .addColumn('matchers', 'text', notNull)
+        .addColumn('starts_at', 'bigint', notNull)
+        .addColumn('ends_at', 'bigint', notNull)
+        .addColumn('created_by', 'text', notNull)
+        .addColumn('comment', 'text', notNull)
+        .addColumn('created_at', 'bigint', notNull)
+        .addColumn('expired_at', 'bigint')
+        // Expiring a silence that has not started yet ends it before its start.
+        .addCheckConstraint(
+          'silences_window',
+          sql`${sql.ref('expired_at')} is not null or ${sql.ref('ends_at')} > ${sql.ref('starts_at')}`,
+        )
+        .execute();
+      // The incident manager asks for the silences active now on every alert change.
+      await db.schema.createIndex('silences_ends_at').on('silences').column('ends_at').execute();
+    },
+    async down(db: MigrationDb): Promise<void> {
+      await db.schema.dropTable('silences').ifExists().execute();
+    },
+  };
+}
+
 /** The store's migrations, in order; names sort in the order they must run. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
+    '0002_silences': silences(dialect),
   };
 }
 

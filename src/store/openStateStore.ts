@@ -10,6 +10,7 @@ import { StoreMigrationError, StoreUnavailableError } from './errors.js';
 import { KyselyIncidentRepository } from './incidents.js';
 import { storeMigrationProvider } from './migrations.js';
 import { KyselyRunRepository } from './runs.js';
+import { KyselySilenceRepository } from './silences.js';
 import type { StoreDatabase } from './schema.js';
 import { SwasSqliteDialect } from './sqliteDialect.js';
 import { redactUrl, resolveStoreLocation } from './storeUrl.js';
@@ -129,6 +130,7 @@ class KyselyStateStore implements StateStore {
   readonly timeline: KyselyTimelineRepository;
   readonly runs: KyselyRunRepository;
   readonly audit: KyselyAuditRepository;
+  readonly silences: KyselySilenceRepository;
   #closed: Promise<void> | null = null;
 
   constructor(
@@ -141,6 +143,7 @@ class KyselyStateStore implements StateStore {
     this.timeline = new KyselyTimelineRepository(db);
     this.runs = new KyselyRunRepository(db);
     this.audit = new KyselyAuditRepository(db, dialect);
+    this.silences = new KyselySilenceRepository(db);
   }
 
   close(): Promise<void> {

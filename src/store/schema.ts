@@ -98,6 +98,18 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/** silences: matchers as a JSON list of {name, type, value}. */
+export interface SilencesTable {
+  id: Generated<number>;
+  matchers: string;
+  starts_at: number;
+  ends_at: number;
+  created_by: string;
+  comment: string;
+  created_at: number;
+  expired_at: number | null;
+}
+
 /** The whole state database as Kysely sees it. */
 export interface StoreDatabase {
   api_tokens: ApiTokensTable;
@@ -107,4 +119,5 @@ export interface StoreDatabase {
   runs: RunsTable;
   run_steps: RunStepsTable;
   audit_log: AuditLogTable;
+  silences: SilencesTable;
 }

@@ -1,4 +1,4 @@
-import type { Labels } from '../core/index.js';
+import type { AlertMatcher, Labels } from '../core/index.js';
 
 /** Which SQL engine a store runs on. */
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -116,6 +116,22 @@ export type IncidentPatch = Partial<
   >
 >;
 
+/** Which incidents {@link IncidentRepository.list} returns; all filters must hold. */
+export interface IncidentListOptions {
+  readonly status?: IncidentStatus | readonly IncidentStatus[];
+  readonly severity?: string | readonly string[];
+  /** Only incidents whose labels all these matchers hold for (a missing label is the empty value). */
+  readonly matchers?: readonly AlertMatcher[];
+  /** Only incidents opened at or after this time (epoch ms). */
+  readonly openedSince?: number;
+  /** Only incidents opened before this time (epoch ms). */
+  readonly openedUntil?: number;
+  /** @default 50 */
+  readonly limit?: number;
+  /** Only incidents with a smaller id: pass the last id of the previous page. */
+  readonly beforeId?: number;
+}
+
 /** Incidents. */
 export interface IncidentRepository {
   /** Opens an incident; throws ConflictError (SWAS-STORE-004) if an unresolved one with this key exists. */
@@ -124,13 +140,8 @@ export interface IncidentRepository {
   get(id: number): Promise<Incident | null>;
   /** Returns the unresolved (open or acknowledged) incident with this key, or null. */
   findOpenByKey(key: string): Promise<Incident | null>;
-  /** Returns incidents newest first; `beforeId` pages backwards. */
-  list(options?: {
-    status?: IncidentStatus | readonly IncidentStatus[];
-    /** @default 50 */
-    limit?: number;
-    beforeId?: number;
-  }): Promise<Incident[]>;
+  /** Returns incidents newest first (by id, a stable order); `beforeId` pages backwards. */
+  list(options?: IncidentListOptions): Promise<Incident[]>;
   /** Applies a patch and stamps `updatedAt`; null when no such incident. */
   update(id: number, patch: IncidentPatch, nowMs: number): Promise<Incident | null>;
 }
@@ -269,6 +280,48 @@ export interface AuditRepository {
   verify(): Promise<AuditVerification>;
 }
 
+/** One label condition of a silence; a silence applies to an alert when all its matchers hold. */
+export type SilenceMatcher = AlertMatcher;
+
+/** A silence: while active (`startsAt <= now < endsAt`, not expired), matching alerts page nobody and start no runbook. */
+export interface Silence {
+  readonly id: number;
+  readonly matchers: readonly SilenceMatcher[];
+  /** Epoch milliseconds. */
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly createdBy: string;
+  readonly comment: string;
+  readonly createdAt: number;
+  /** Set when someone ended the silence early; an expired silence never applies again. */
+  readonly expiredAt: number | null;
+}
+
+/** What creating a silence needs. */
+export type NewSilence = Pick<
+  Silence,
+  'matchers' | 'startsAt' | 'endsAt' | 'createdBy' | 'comment' | 'createdAt'
+>;
+
+/** Stored silences. */
+export interface SilenceRepository {
+  create(silence: NewSilence): Promise<Silence>;
+  get(id: number): Promise<Silence | null>;
+  /**
+   * Newest first. `activeAt` keeps only silences active at that time; `inactiveAt` only those not active
+   * then (not started, ended, or expired); expired ones are left out unless `includeExpired`.
+   */
+  list(options?: {
+    activeAt?: number;
+    inactiveAt?: number;
+    includeExpired?: boolean;
+    /** @default 100 */
+    limit?: number;
+  }): Promise<Silence[]>;
+  /** Ends a silence now (`expiredAt = at`, `endsAt = min(endsAt, at)`); null if unknown. Idempotent. */
+  expire(id: number, at: number): Promise<Silence | null>;
+}
+
 /** swas's state database: one set of repositories over SQLite or PostgreSQL. */
 export interface StateStore {
   readonly dialect: StoreDialect;
@@ -278,6 +331,7 @@ export interface StateStore {
   readonly timeline: TimelineRepository;
   readonly runs: RunRepository;
   readonly audit: AuditRepository;
+  readonly silences: SilenceRepository;
   /** Closes the database; the store cannot be used afterwards. */
   close(): Promise<void>;
 }

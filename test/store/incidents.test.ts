@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/core/index.js';
 import { IncidentKeyConflictError, StoreInputError } from '../../src/store/index.js';
+import type { Incident } from '../../src/store/index.js';
 import { backends, useStore } from './backends.js';
 
 describe.each(backends)('incidents on %s', (_dialect, factory) => {
@@ -115,5 +116,71 @@ describe.each(backends)('incidents on %s', (_dialect, factory) => {
   it('refuses an empty key and a bad limit', async () => {
     await expect(open('')).rejects.toThrow(StoreInputError);
     await expect(ctx.store.incidents.list({ limit: 0 })).rejects.toMatchObject({ code: 'SWAS-STORE-005' });
+  });
+});
+
+describe.each(backends)('incident list filters on %s', (_dialect, factory) => {
+  const ctx = useStore(factory, 'incident_filters');
+
+  it('filters by severity, opened time and label matchers, paging through label matches in order', async () => {
+    const store = ctx.store;
+    const made: Incident[] = [];
+    // More rows than one scan batch, so matching pages across batches.
+    for (let i = 0; i < 230; i += 1) {
+      const labels = { alertname: i % 100 === 0 ? 'Rare' : 'Common', instance: `web-${i}` };
+      const severity = i % 2 === 0 ? 'critical' : 'warning';
+      made.push(await store.incidents.open({ key: `k${i}`, title: 't', severity, labels }, 1000 + i));
+    }
+    const ids = (list: Array<{ id: number }>) => list.map((i) => i.id);
+    const idOf = (i: number) => made[i]?.id;
+    const rare = [
+      { name: 'alertname', type: '=', value: 'Rare' },
+      { name: 'instance', type: '=~', value: 'web-.*' },
+    ] as const;
+
+    expect(ids(await store.incidents.list({ matchers: rare }))).toEqual([idOf(200), idOf(100), idOf(0)]);
+    const first = await store.incidents.list({ matchers: rare, limit: 1 });
+    expect(ids(first)).toEqual([idOf(200)]);
+    const second = await store.incidents.list({ matchers: rare, limit: 1, beforeId: first[0]?.id });
+    expect(ids(second)).toEqual([idOf(100)]);
+    const third = await store.incidents.list({ matchers: rare, limit: 5, beforeId: second[0]?.id });
+    expect(ids(third)).toEqual([idOf(0)]);
+    expect(
+      await store.incidents.list({ matchers: [{ name: 'alertname', type: '=', value: 'None' }] }),
+    ).toEqual([]);
+
+    expect(ids(await store.incidents.list({ openedSince: 1227, limit: 10 }))).toEqual([
+      idOf(229),
+      idOf(228),
+      idOf(227),
+    ]);
+    expect(ids(await store.incidents.list({ openedUntil: 1002 }))).toEqual([idOf(1), idOf(0)]);
+    expect(
+      ids(await store.incidents.list({ severity: 'warning', openedSince: 1001, openedUntil: 1004 })),
+    ).toEqual([idOf(3), idOf(1)]);
+    expect(ids(await store.incidents.list({ severity: ['critical', 'warning'], openedUntil: 1002 }))).toEqual(
+      [idOf(1), idOf(0)],
+    );
+    expect(await store.incidents.list({ severity: [] })).toEqual([]);
+    expect(
+      ids(
+        await store.incidents.list({
+          status: 'open',
+          severity: 'critical',
+          matchers: [{ name: 'alertname', type: '!=', value: 'Common' }],
+          openedSince: 1050,
+        }),
+      ),
+    ).toEqual([idOf(200), idOf(100)]);
+  });
+
+  it('refuses bad regexes and times with the parameter name', async () => {
+    await expect(
+      ctx.store.incidents.list({ matchers: [{ name: 'a', type: '=~', value: '(' }] }),
+    ).rejects.toThrow(/incidents.list: invalid regular expression in matcher a=~"\("/);
+    await expect(ctx.store.incidents.list({ openedSince: Number.NaN })).rejects.toThrow(
+      /incidents.list: openedSince NaN is not a time/,
+    );
+    await expect(ctx.store.incidents.list({ openedUntil: 1.5 })).rejects.toThrow(StoreInputError);
   });
 });
