@@ -166,28 +166,116 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('rejects bad PromQL through the injected checker, at the expr line', async () => {
+  it('loads a group with bad PromQL as broken, naming file:line, group and rule; other groups load', async () => {
     const dir = await project({
       'swas.yaml': goodConfig,
-      'rules/a.yml': goodRules,
+      'rules/a.yml': `${goodRules}  - name: api\n    rules:\n      - alert: Slow\n        expr: latency > 1\n`,
       'runbooks/r.yml': goodRunbook,
     });
-    await expect(
-      loadConfig(join(dir, 'swas.yaml'), {
-        env: {},
-        checkExpression: (e) => (e === 'up == 0' ? { message: 'bad' } : null),
-      }),
-    ).rejects.toThrow(/rules\/a.yml:6:9: groups\[0\].rules\[0\].expr: group "web", alert "MemberDown": bad/);
+    const loaded = await loadConfig(join(dir, 'swas.yaml'), {
+      env: {},
+      checkExpression: (e) => (e === 'up == 0' ? { message: 'bad' } : null),
+    });
+    const [file] = loaded.ruleFiles;
+    expect(file?.groups.map((g) => g.name)).toEqual(['api']);
+    expect(file?.brokenGroups).toMatchObject([
+      {
+        name: 'web',
+        wholeFile: false,
+        line: 3,
+        rules: [{ kind: 'alerting', name: 'MemberDown', expr: 'up == 0' }],
+      },
+    ]);
+    expect(loaded.warnings.map(formatConfigIssue)).toEqual([
+      expect.stringMatching(
+        /rules\/a.yml:6:9: groups\[0\].rules\[0\].expr: group "web", alert "MemberDown": bad \(group "web" is not evaluated until it is fixed; the other groups are\)$/,
+      ),
+    ]);
   });
 
-  it('reports a rule-file pattern that matches nothing, and a rule without alert or record', async () => {
+  it('reports a rule-file pattern that matches nothing as an error, and a rule without alert or record as a broken group', async () => {
     const dir = await project({
       'swas.yaml': 'rules:\n  files: [nothing/*.yml, r.yml]\n',
       'r.yml': 'groups:\n  - name: g\n    rules:\n      - expr: up\n',
     });
     const found = await problems(dir);
+    expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/swas.yaml:2:\d+: rules.files\[0\]: "nothing\/\*.yml" matches no file/);
-    expect(found[1]).toMatch(/r.yml:4:9: groups\[0\].rules\[0\]: a rule has either `alert:`/);
+    await writeFile(join(dir, 'swas.yaml'), 'rules:\n  files: [r.yml]\n');
+    const loaded = await loadConfig(join(dir, 'swas.yaml'), { env: {} });
+    const warnings = loaded.warnings.map(formatConfigIssue);
+    expect(warnings[0]).toMatch(/r.yml:4:9: groups\[0\].rules\[0\]: a rule has either `alert:`/);
+    expect(warnings[1]).toMatch(/swas.yaml:2:\d+: rules.files: every rule group \(1\) is broken/);
+  });
+
+  it('keeps a missing rule file an error: a config pointing at nothing is a deployment mistake', async () => {
+    const dir = await project({ 'swas.yaml': 'rules:\n  files: [missing.yml]\n' });
+    expect(await problems(dir)).toEqual([
+      expect.stringMatching(/missing.yml: cannot read rule file: ENOENT.*; fix the path in rules.files$/),
+    ]);
+  });
+
+  it('loads a rule file that is not YAML, or has no groups list, as one broken entry named after the file', async () => {
+    const dir = await project({
+      'swas.yaml': 'rules:\n  files: [rules/*.yml]\n',
+      'rules/a.yml': goodRules,
+      'rules/b.yml': 'groups:\n  - name: [\n',
+      'rules/c.yml': 'rules:\n  - alert: X\n    expr: up\n',
+    });
+    const loaded = await loadConfig(join(dir, 'swas.yaml'), { env: {} });
+    expect(
+      loaded.ruleFiles.map((f) => [f.groups.length, f.brokenGroups?.map((g) => [g.name, g.wholeFile])]),
+    ).toEqual([
+      [1, []],
+      [0, [['b.yml', true]]],
+      [0, [['c.yml', true]]],
+    ]);
+    const warnings = loaded.warnings.map(formatConfigIssue);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /rules\/b.yml:\d+:\d+: .*a rule file is YAML with a top-level "groups:" list.*\(no group in this file is evaluated until it is fixed\)$/,
+    );
+    expect(warnings[1]).toMatch(/rules\/c.yml:1:1: rules: unknown field "rules"/);
+  });
+
+  it('breaks a group with a duplicate rule, a bad duration or an unknown key, naming group and rule', async () => {
+    const dir = await project({
+      'swas.yaml': 'rules:\n  files: [r.yml]\n',
+      'r.yml': [
+        'groups:',
+        '  - name: dup',
+        '    rules:',
+        '      - record: a:b',
+        '        expr: up',
+        '      - record: a:b',
+        '        expr: up * 2',
+        '  - name: dur',
+        '    rules:',
+        '      - alert: A',
+        '        expr: up == 0',
+        '        for: soon',
+        '  - name: key',
+        '    rules:',
+        '      - alert: B',
+        '        expr: up == 0',
+        '        fro: 5m',
+        '  - name: dup',
+        '    rules: []',
+      ].join('\n'),
+    });
+    const loaded = await loadConfig(join(dir, 'swas.yaml'), { env: {} });
+    expect(loaded.ruleFiles[0]?.groups).toEqual([]);
+    expect(loaded.warnings.map(formatConfigIssue)).toEqual([
+      expect.stringMatching(/r.yml:6:9: groups\[0\].rules\[1\]: group "dup", record "a:b": duplicate rule/),
+      expect.stringMatching(
+        /r.yml:12:9: groups\[1\].rules\[0\].for: group "dur", alert "A": "soon" is not a duration/,
+      ),
+      expect.stringMatching(
+        /r.yml:17:9: groups\[2\].rules\[0\].fro: group "key", alert "B": unknown field "fro"/,
+      ),
+      expect.stringMatching(/r.yml:18:\d+: groups\[3\].name: group "dup" is defined twice in this file/),
+      expect.stringMatching(/rules.files: every rule group \(4\) is broken/),
+    ]);
   });
 
   it('warns, without failing, about a runbook whose alert no rule defines', async () => {

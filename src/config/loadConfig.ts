@@ -3,20 +3,13 @@ import { checkTemplate } from '../core/index.js';
 import { ConfigError, type ConfigIssue } from './ConfigError.js';
 import { readEnvOverrides } from './envOverrides.js';
 import { expandFilePatterns } from './files.js';
-import { ruleFileSchema, type RuleFile } from './ruleFile.js';
+import { loadRuleFile, type ExpressionChecker, type LoadedRuleFile } from './ruleFile.js';
 import { runbookSchema, type RunbookConfig } from './runbookFile.js';
 import { swasConfigSchema, type SwasConfig } from './swasConfig.js';
 import { loadYamlFile } from './validate.js';
 import type { YamlSource } from './yamlSource.js';
 
-/** Checks one PromQL expression; returns null when it parses, else a message (with its column). */
-export type ExpressionChecker = (expr: string) => { message: string } | null;
-
-/** A rule file as loaded, with the file it came from. */
-export interface LoadedRuleFile {
-  readonly file: string;
-  readonly groups: RuleFile['groups'];
-}
+export type { BrokenRuleGroup, BrokenRuleSketch, ExpressionChecker, LoadedRuleFile } from './ruleFile.js';
 
 /** A runbook as loaded, with the file it came from. */
 export interface LoadedRunbook {
@@ -29,9 +22,10 @@ export interface LoadedConfig {
   readonly file: string;
   readonly dir: string;
   readonly config: SwasConfig;
+  /** Every rule file; a group with a problem is in its file's `brokenGroups` (and in `warnings`), not evaluated. */
   readonly ruleFiles: readonly LoadedRuleFile[];
   readonly runbooks: readonly LoadedRunbook[];
-  /** Problems that do not stop start-up (e.g. a runbook for an alert no rule defines). */
+  /** Problems that do not stop start-up (a broken rule group, a runbook for an alert no rule defines, ...). */
   readonly warnings: readonly ConfigIssue[];
 }
 
@@ -56,18 +50,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   const warnings: ConfigIssue[] = [];
   const check = options.checkExpression ?? (() => null);
 
-  const ruleFiles: LoadedRuleFile[] = [];
-  for (const { file: ruleFile, value, source } of await loadAll(
-    dir,
-    config.rules.files,
-    'rules.files',
-    main.source,
-    ruleFileSchema,
-    issues,
-  )) {
-    checkRuleFile(value, source, check, issues);
-    ruleFiles.push({ file: ruleFile, groups: value.groups });
-  }
+  const ruleFiles = await loadRuleFiles(dir, config.rules.files, main.source, check, issues, warnings);
   const runbooks: LoadedRunbook[] = [];
   for (const { file: runbookFile, value, source } of await loadAll(
     dir,
@@ -85,6 +68,60 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   return { file: path, dir, config, ruleFiles, runbooks, warnings };
 }
 
+/**
+ * Loads every rule file. A pattern that matches nothing or a file that cannot be read is an error (a config
+ * pointing at nothing is a deployment mistake); a broken group or file is a warning and is not evaluated.
+ */
+async function loadRuleFiles(
+  dir: string,
+  patterns: readonly string[],
+  mainSource: YamlSource,
+  check: ExpressionChecker,
+  issues: ConfigIssue[],
+  warnings: ConfigIssue[],
+): Promise<LoadedRuleFile[]> {
+  const out: LoadedRuleFile[] = [];
+  for (const [index, { pattern, files }] of (await expandFilePatterns(dir, patterns)).entries()) {
+    if (files.length === 0) issues.push(noMatch(mainSource, 'rules.files', index, pattern));
+    for (const file of files) {
+      const loaded = await loadRuleFile(file, check);
+      if (!loaded.ok) {
+        issues.push(...loaded.issues);
+        continue;
+      }
+      out.push(loaded.loaded);
+      for (const broken of loaded.loaded.brokenGroups ?? []) {
+        const what = broken.wholeFile
+          ? 'no group in this file is evaluated until it is fixed'
+          : `group "${broken.name}" is not evaluated until it is fixed; the other groups are`;
+        warnings.push(...broken.problems.map((p) => ({ ...p, message: `${p.message} (${what})` })));
+      }
+    }
+  }
+  const valid = out.reduce((n, f) => n + f.groups.length, 0);
+  const broken = out.reduce((n, f) => n + (f.brokenGroups?.length ?? 0), 0);
+  if (valid === 0 && broken > 0)
+    warnings.push({
+      file: mainSource.file,
+      line: mainSource.locate(['rules', 'files'])?.line ?? null,
+      column: null,
+      field: 'rules.files',
+      message: `every rule group (${broken}) is broken, so no rule is evaluated and no alert can fire; fix the problems above`,
+    });
+  return out;
+}
+
+function noMatch(mainSource: YamlSource, field: string, index: number, pattern: string): ConfigIssue {
+  const pos = mainSource.locate([...field.split('.'), index]);
+  return {
+    file: mainSource.file,
+    line: pos?.line ?? null,
+    column: pos?.column ?? null,
+    field: `${field}[${index}]`,
+    message: `"${pattern}" matches no file`,
+  };
+}
+
 async function loadAll<T>(
   dir: string,
   patterns: readonly string[],
@@ -96,21 +133,7 @@ async function loadAll<T>(
   const out: { file: string; value: T; source: YamlSource }[] = [];
   const expanded = await expandFilePatterns(dir, patterns);
   for (const [index, { pattern, files }] of expanded.entries()) {
-    if (files.length === 0) {
-      const pos = mainSource.locate(
-        field
-          .split('.')
-          .concat(String(index))
-          .map((k) => (/^\d+$/.test(k) ? Number(k) : k)),
-      );
-      issues.push({
-        file: mainSource.file,
-        line: pos?.line ?? null,
-        column: pos?.column ?? null,
-        field: `${field}[${index}]`,
-        message: `"${pattern}" matches no file`,
-      });
-    }
+    if (files.length === 0) issues.push(noMatch(mainSource, field, index, pattern));
     for (const file of files) {
       const loaded = await loadYamlFile(file, schema);
       if (loaded.ok) out.push({ file, value: loaded.value, source: loaded.source });
@@ -123,42 +146,6 @@ async function loadAll<T>(
 function issueAt(source: YamlSource, path: (string | number)[], field: string, message: string): ConfigIssue {
   const pos = source.locate(path);
   return { file: source.file, line: pos?.line ?? null, column: pos?.column ?? null, field, message };
-}
-
-function checkRuleFile(
-  file: RuleFile,
-  source: YamlSource,
-  check: ExpressionChecker,
-  issues: ConfigIssue[],
-): void {
-  const seenGroups = new Set<string>();
-  file.groups.forEach((group, g) => {
-    if (seenGroups.has(group.name)) {
-      issues.push(
-        issueAt(
-          source,
-          ['groups', g, 'name'],
-          `groups[${g}].name`,
-          `group "${group.name}" is defined twice in this file`,
-        ),
-      );
-    }
-    seenGroups.add(group.name);
-    group.rules.forEach((rule, r) => {
-      const problem = check(rule.expr);
-      const label = 'alert' in rule ? `alert "${rule.alert}"` : `record "${rule.record}"`;
-      if (problem !== null) {
-        issues.push(
-          issueAt(
-            source,
-            ['groups', g, 'rules', r, 'expr'],
-            `groups[${g}].rules[${r}].expr`,
-            `group "${group.name}", ${label}: ${problem.message}`,
-          ),
-        );
-      }
-    });
-  });
 }
 
 function checkRunbook(
@@ -261,10 +248,14 @@ function checkCrossReferences(
       );
     }
   });
+  // An alert of a broken group still counts: the runbook is right, the rule needs fixing.
   const alerts = new Set(
-    ruleFiles.flatMap((f) =>
-      f.groups.flatMap((g) => g.rules.flatMap((r) => ('alert' in r ? [r.alert] : []))),
-    ),
+    ruleFiles.flatMap((f) => [
+      ...f.groups.flatMap((g) => g.rules.flatMap((r) => ('alert' in r ? [r.alert] : []))),
+      ...(f.brokenGroups ?? []).flatMap((g) =>
+        g.rules.flatMap((r) => (r.kind === 'alerting' ? [r.name] : [])),
+      ),
+    ]),
   );
   const names = new Set<string>();
   for (const { file, runbook } of runbooks) {

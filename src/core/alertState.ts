@@ -24,6 +24,8 @@ export interface AlertInstance {
   readonly lastActiveAt: number;
   /** The first evaluation where a firing alert's condition no longer held; keep_firing_for counts from here. */
   readonly keepFiringSince?: number | null;
+  /** With `resolve_when`: the first evaluation where no expression returned this alert's series. */
+  readonly unseenSince?: number | null;
   readonly value: number | null;
 }
 
@@ -31,9 +33,20 @@ export interface AlertInstance {
 export interface AlertTiming {
   readonly forMs: number;
   readonly keepFiringForMs: number;
+  /** A firing alert stays firing at least this long after it fired. @default 0 */
+  readonly minFiringForMs?: number;
+  /**
+   * Set when the rule has `resolve_when`: a firing alert then resolves only when `resolve_when` holds for it, or
+   * when no expression has seen its series for `unseenResolveMs` (the series is gone). @default null
+   */
+  readonly hysteresis?: { readonly unseenResolveMs: number } | null;
 }
 
-/** What one evaluation saw for an instance: present with a value, or absent. */
+/**
+ * What one evaluation saw for an instance: present in `expr` with a value, or absent. For rules with
+ * `resolve_when`, an absent instance says why: `holds` (resolve_when returned it), `band` (its series is there,
+ * between the thresholds, with its current value when known), or `unseen` (no expression returned it).
+ */
 export type AlertObservation =
   | {
       readonly present: true;
@@ -41,15 +54,23 @@ export type AlertObservation =
       readonly labels: Labels;
       readonly annotations: Readonly<Record<string, string>>;
     }
-  | { readonly present: false };
+  | { readonly present: false; readonly resolve?: 'holds' | 'band' | 'unseen'; readonly value?: number };
 
 /** A change worth telling the rest of the system about. */
 export type AlertTransition = 'pending' | 'firing' | 'resolved' | 'cancelled' | 'renewed' | 'none';
+
+/** The outcome of advancing one instance. */
+export interface AlertStep {
+  readonly next: AlertInstance | undefined;
+  readonly transition: AlertTransition;
+}
 
 /**
  * Advances one alert instance by one evaluation, as Prometheus does: pending until `for` has passed,
  * firing until the condition stops holding (plus `keep_firing_for`), then resolved. A pending alert whose
  * condition stops holding is dropped (`cancelled`). A resolved alert that holds again starts a new episode.
+ * With hysteresis (`resolve_when`), a firing alert resolves only when its resolve condition holds or its series is
+ * gone; `min_firing_for` and `keep_firing_for` then hold it a while longer (docs/rules.md, Hysteresis).
  */
 export function advanceAlert(
   previous: AlertInstance | undefined,
@@ -57,7 +78,7 @@ export function advanceAlert(
   identity: { fingerprint: string; rule: string },
   timing: AlertTiming,
   now: number,
-): { next: AlertInstance | undefined; transition: AlertTransition } {
+): AlertStep {
   if (observation.present) {
     const base = {
       ...identity,
@@ -66,6 +87,7 @@ export function advanceAlert(
       value: observation.value,
       lastActiveAt: now,
       keepFiringSince: null,
+      unseenSince: null,
     };
     if (previous === undefined || previous.state === 'resolved') {
       const state = timing.forMs === 0 ? 'firing' : 'pending';
@@ -81,10 +103,45 @@ export function advanceAlert(
   }
   if (previous === undefined || previous.state === 'resolved') return { next: previous, transition: 'none' };
   if (previous.state === 'pending') return { next: undefined, transition: 'cancelled' };
-  if (timing.keepFiringForMs > 0) {
-    const since = previous.keepFiringSince ?? now;
-    if (now - since < timing.keepFiringForMs)
-      return { next: { ...previous, keepFiringSince: since }, transition: 'none' };
-  }
+  return advanceFiringAbsent(previous, observation, timing, now);
+}
+
+// A firing alert whose `expr` did not return it this time.
+function advanceFiringAbsent(
+  previous: AlertInstance,
+  observation: AlertObservation & { present: false },
+  timing: AlertTiming,
+  now: number,
+): AlertStep {
+  const hysteresis = timing.hysteresis ?? null;
+  const seen = observation.resolve === 'holds' || observation.resolve === 'band';
+  const unseenSince = hysteresis === null || seen ? null : (previous.unseenSince ?? now);
+  const held = {
+    ...previous,
+    value: observation.value ?? previous.value,
+    unseenSince,
+  };
+  const holds =
+    hysteresis === null ||
+    observation.resolve === 'holds' ||
+    (unseenSince !== null && now - unseenSince >= hysteresis.unseenResolveMs);
+  if (!holds) return { next: held, transition: 'none' };
+  const since = previous.keepFiringSince ?? now;
+  const firedAt = previous.firedAt ?? previous.activeAt;
+  if (now - since < timing.keepFiringForMs || now - firedAt < (timing.minFiringForMs ?? 0))
+    return { next: { ...held, keepFiringSince: since }, transition: 'none' };
+  return {
+    next: { ...held, keepFiringSince: since, state: 'resolved', resolvedAt: now },
+    transition: 'resolved',
+  };
+}
+
+/**
+ * Ends an instance at once whatever its timers say (its rule was removed, or exceeded its group's `limit`):
+ * a pending alert is cancelled, a firing one resolved.
+ */
+export function dropAlert(previous: AlertInstance, now: number): AlertStep {
+  if (previous.state === 'pending') return { next: undefined, transition: 'cancelled' };
+  if (previous.state === 'resolved') return { next: previous, transition: 'none' };
   return { next: { ...previous, state: 'resolved', resolvedAt: now }, transition: 'resolved' };
 }

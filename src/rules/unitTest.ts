@@ -120,7 +120,10 @@ async function runTestGroup(
   if (typeof series === 'string') return [`${where}    ${series}`];
   const store = new MemorySeriesStore();
   const query = EmbeddedPromqlQuery.create({ reader: store, subqueryStepMs: spec.evaluation_interval });
-  const evaluator = new UnitTestEvaluator(groups, query, store);
+  const evaluator = new UnitTestEvaluator(groups, query, store, {
+    labels: test.external_labels,
+    url: test.external_url ?? '',
+  });
   const intervalMs = test.interval || spec.evaluation_interval;
   const evalMs = spec.evaluation_interval;
   const maxt = Math.max(

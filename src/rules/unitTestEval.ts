@@ -1,15 +1,10 @@
-import {
-  advanceAlert,
-  labelsKey,
-  METRIC_NAME_LABEL,
-  STALE_NAN,
-  type AlertInstance,
-  type Labels,
-  type SampleAppender,
-} from '../core/index.js';
-import type { MetricsQuery, QueryOutcome } from '../promql/index.js';
-import { observeAlerts } from './alertInstances.js';
+import type { AlertInstance, Labels, SampleAppender } from '../core/index.js';
+import type { MetricsQuery } from '../promql/index.js';
+import { evaluateAlertingRule } from './alertInstances.js';
+import { evaluateRecordingRule, writeRuleOutput } from './recording.js';
 import type { AlertingRule, RecordingRule, RuleGroupSpec } from './ruleGroups.js';
+
+export { asVector } from './recording.js';
 
 /** A rule that failed at one evaluation; promtool stops a test group at the first tick with such errors. */
 export interface RuleEvalError {
@@ -25,15 +20,16 @@ export interface FiringAlert {
 }
 
 interface RuleState {
-  readonly alerts: Map<string, AlertInstance>;
+  alerts: Map<string, AlertInstance>;
   /** Series this rule wrote at its last evaluation, so the ones that vanish get a staleness marker. */
   written: Map<string, Labels>;
 }
 
 /**
- * Evaluates rule groups tick by tick against a store, as Prometheus's rule manager does for unit tests:
- * recording rules write their results (read by later rules), alerting rules keep state through `advanceAlert`
- * and write `ALERTS` / `ALERTS_FOR_STATE`, and series a rule stops producing are marked stale.
+ * Evaluates rule groups tick by tick against a store, as Prometheus's rule manager does for unit tests, through
+ * the same rule evaluation as the rule manager: recording rules write their results (read by later rules),
+ * alerting rules keep state (with `resolve_when` and `min_firing_for`) and write `ALERTS` / `ALERTS_FOR_STATE`,
+ * and series a rule stops producing are marked stale.
  */
 export class UnitTestEvaluator {
   private readonly states = new Map<AlertingRule | RecordingRule, RuleState>();
@@ -42,24 +38,39 @@ export class UnitTestEvaluator {
     private readonly groups: readonly RuleGroupSpec[],
     private readonly query: MetricsQuery,
     private readonly appender: SampleAppender,
+    /** `$externalLabels` and `$externalURL` in alert templates (the test group's `external_labels`, `external_url`). */
+    private readonly external: { labels: Labels; url: string } = { labels: {}, url: '' },
   ) {}
 
   /** Evaluates every group once at `atMs`, in order; returns the rules that failed. */
   async evaluateAt(atMs: number): Promise<RuleEvalError[]> {
     const errors: RuleEvalError[] = [];
     for (const group of this.groups) {
+      const context = {
+        query: this.query,
+        at: atMs,
+        evalMs: atMs - group.queryOffsetMs,
+        limit: group.limit,
+        externalLabels: this.external.labels,
+        externalURL: this.external.url,
+      };
       for (const rule of group.rules) {
         const state = this.stateOf(rule);
-        const written = new Map<string, Labels>();
-        const error =
+        const outcome =
           rule.kind === 'alerting'
-            ? await this.evaluateAlerting(rule, state, atMs, written)
-            : await this.evaluateRecording(rule, atMs, written);
-        for (const [key, labels] of state.written) {
-          if (!written.has(key)) this.appender.append(labels, atMs, STALE_NAN);
+            ? await evaluateAlertingRule(rule, context, state.alerts)
+            : await evaluateRecordingRule(rule, context);
+        if ('steps' in outcome) {
+          const alerts = new Map(state.alerts);
+          for (const { fingerprint, next } of outcome.steps) {
+            if (next === undefined || next.state === 'resolved') alerts.delete(fingerprint);
+            else alerts.set(fingerprint, next);
+          }
+          state.alerts = alerts;
         }
-        state.written = written;
-        if (error !== null) errors.push({ rule: rule.name, atMs, message: error });
+        if (outcome.ok)
+          state.written = writeRuleOutput(this.appender, state.written, outcome.series, context.evalMs);
+        else errors.push({ rule: rule.name, atMs, message: outcome.error });
       }
     }
     return errors;
@@ -85,71 +96,4 @@ export class UnitTestEvaluator {
     }
     return state;
   }
-
-  private async evaluateRecording(
-    rule: RecordingRule,
-    atMs: number,
-    written: Map<string, Labels>,
-  ): Promise<string | null> {
-    const result = asVector(await this.query.instant(rule.expr, atMs));
-    if (typeof result === 'string') return result;
-    const out = result.map((s) => ({
-      labels: { ...s.labels, ...rule.labels, [METRIC_NAME_LABEL]: rule.name },
-      value: s.value,
-    }));
-    for (const sample of out) {
-      const key = labelsKey(sample.labels);
-      if (written.has(key))
-        return 'vector contains metrics with the same labelset after applying rule labels';
-      written.set(key, sample.labels);
-    }
-    for (const sample of out) this.appender.append(sample.labels, atMs, sample.value);
-    return null;
-  }
-
-  private async evaluateAlerting(
-    rule: AlertingRule,
-    state: RuleState,
-    atMs: number,
-    written: Map<string, Labels>,
-  ): Promise<string | null> {
-    const result = asVector(await this.query.instant(rule.expr, atMs));
-    if (typeof result === 'string') return result;
-    const observed = observeAlerts(
-      rule,
-      result.map((s) => ({ ...s, t: atMs })),
-    );
-    if (observed.size !== result.length)
-      return 'vector contains metrics with the same labelset after applying alert labels';
-    const timing = { forMs: rule.forMs, keepFiringForMs: rule.keepFiringForMs };
-    for (const fp of new Set([...observed.keys(), ...state.alerts.keys()])) {
-      const { next } = advanceAlert(
-        state.alerts.get(fp),
-        observed.get(fp) ?? { present: false },
-        { fingerprint: fp, rule: rule.name },
-        timing,
-        atMs,
-      );
-      if (next === undefined || next.state === 'resolved') state.alerts.delete(fp);
-      else state.alerts.set(fp, next);
-    }
-    for (const alert of state.alerts.values()) {
-      const alerts = { ...alert.labels, [METRIC_NAME_LABEL]: 'ALERTS', alertstate: alert.state };
-      const forState = { ...alert.labels, [METRIC_NAME_LABEL]: 'ALERTS_FOR_STATE' };
-      this.appender.append(alerts, atMs, 1);
-      this.appender.append(forState, atMs, alert.activeAt / 1000);
-      written.set(labelsKey(alerts), alerts);
-      written.set(labelsKey(forState), forState);
-    }
-    return null;
-  }
-}
-
-/** Prometheus's rule query function: a scalar becomes a one-sample vector without labels. */
-export function asVector(outcome: QueryOutcome): { labels: Labels; value: number }[] | string {
-  if (!outcome.ok) return outcome.error.message;
-  const value = outcome.value;
-  if (value.resultType === 'vector') return value.result.map((s) => ({ labels: s.labels, value: s.value }));
-  if (value.resultType === 'scalar') return [{ labels: {}, value: value.result[1] }];
-  return 'rule result is not a vector or scalar';
 }
