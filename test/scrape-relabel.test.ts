@@ -194,3 +194,41 @@ describe('relabelling and file service discovery through the scrape path', () =>
     );
   });
 });
+
+describe('label limits from swas.yaml', () => {
+  it('fails the scrape of a target whose series break a configured limit, and only that one', async () => {
+    const tmp = await makeTempDir('label-limits');
+    const exporter = await startExporter();
+    const store = new MemorySeriesStore();
+    const manager = ScrapeManager.create({ appender: store });
+    await writeFile(
+      join(tmp.dir, 'swas.yaml'),
+      `scrape_configs:
+  - job_name: strict
+    label_limit: 3
+    static_configs:
+      - targets: ['${exporter.address}']
+  - job_name: relaxed
+    static_configs:
+      - targets: ['${exporter.address}']
+`,
+    );
+    let targets: ScrapeTarget[] = [];
+    const loaded = await loadConfig(join(tmp.dir, 'swas.yaml'), { env: {} });
+    const discovery = await startServiceDiscovery(loaded, (next) => (targets = next), { warn: () => {} });
+    try {
+      for (const target of targets) await manager.scrapeOnce(target);
+      const byJob = new Map(manager.status().map((s) => [s.labels.job, s]));
+      // http_requests_total{code,path} with job and instance has 4 labels; the strict job allows 3.
+      expect(byJob.get('strict')).toMatchObject({ health: 'down' });
+      expect(byJob.get('strict')?.lastError).toMatch(/label_limit|label limit/);
+      expect(byJob.get('strict')?.lastError).toContain('http_requests_total');
+      expect(byJob.get('relaxed')).toMatchObject({ health: 'up', lastError: null });
+    } finally {
+      discovery.stop();
+      await manager.stop();
+      await new Promise((r) => exporter.server.close(r));
+      await tmp.remove();
+    }
+  });
+});

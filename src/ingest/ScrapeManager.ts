@@ -9,6 +9,7 @@ import {
   type SampleAppender,
 } from '../core/index.js';
 import type { MetricMetadata, ParsedSample } from './exposition.js';
+import { scrapeLimitCounters, type ScrapeLimitCounters } from './scrapeLimitCounters.js';
 import {
   appendByRef,
   isRefAppender,
@@ -26,6 +27,8 @@ import {
   type TargetState,
 } from './scrapeState.js';
 import {
+  alignedScrapeTime,
+  DEFAULT_TIMESTAMP_TOLERANCE_MS,
   describeTarget,
   finalTargetLabels,
   firstGridTick,
@@ -45,18 +48,33 @@ export class ScrapeManager {
   private readonly retiring = new Set<Promise<void>>();
   private running = false;
   private readonly refStore: RefAppender | null;
+  private readonly appender: SampleAppender;
+  private readonly now: () => number;
+  private readonly logger: ScrapeLogger;
+  private readonly timestampToleranceMs: number;
+  private readonly limitCounters: ScrapeLimitCounters;
 
-  private constructor(
-    private readonly appender: SampleAppender,
-    private readonly now: () => number,
-    private readonly logger: ScrapeLogger,
-  ) {
-    this.refStore = isRefAppender(appender) ? appender : null;
+  private constructor(options: ScrapeManagerOptions) {
+    this.appender = options.appender;
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    this.timestampToleranceMs = options.timestampToleranceMs ?? DEFAULT_TIMESTAMP_TOLERANCE_MS;
+    this.refStore = isRefAppender(this.appender) ? this.appender : null;
+    this.limitCounters = scrapeLimitCounters(options.registry);
   }
 
   /** Creates a stopped manager with no targets. */
   static create(options: ScrapeManagerOptions): ScrapeManager {
-    return new ScrapeManager(options.appender, options.now ?? Date.now, options.logger ?? silentLogger);
+    if (
+      options.timestampToleranceMs !== undefined &&
+      !(Number.isFinite(options.timestampToleranceMs) && options.timestampToleranceMs >= 0)
+    ) {
+      throw new InputError(
+        INVALID_TARGET_CODE,
+        `timestampToleranceMs ${options.timestampToleranceMs} must be 0 or more milliseconds`,
+      );
+    }
+    return new ScrapeManager(options);
   }
 
   /**
@@ -132,7 +150,7 @@ export class ScrapeManager {
     }
     const identity = targetIdentity(target);
     const state = this.states.get(identity) ?? this.addState(identity, target);
-    return this.runSerialized(state, target);
+    return this.runSerialized(state, target, null);
   }
 
   private addState(identity: string, target: ScrapeTarget): TargetState {
@@ -218,7 +236,7 @@ export class ScrapeManager {
   private onTick(state: TargetState): void {
     state.timer = null;
     if (!this.running || !state.looped) return;
-    this.runSerialized(state, state.target).then(
+    this.runSerialized(state, state.target, state.nextTickMs).then(
       () => this.schedule(state),
       (error: unknown) => {
         this.logger.warn(
@@ -236,11 +254,15 @@ export class ScrapeManager {
   }
 
   /** Runs one scrape after the one in flight, so a manual scrape and the loop never interleave appends. */
-  private runSerialized(state: TargetState, target: ScrapeTarget): Promise<TargetStatus> {
+  private runSerialized(
+    state: TargetState,
+    target: ScrapeTarget,
+    tickMs: number | null,
+  ): Promise<TargetStatus> {
     const previous = state.inFlight;
     const run = (async () => {
       if (previous !== null) await previous.catch(() => undefined);
-      return this.scrape(state, target);
+      return this.scrape(state, target, tickMs);
     })();
     state.inFlight = run;
     const clear = (): void => {
@@ -250,36 +272,51 @@ export class ScrapeManager {
     return run;
   }
 
-  private async scrape(state: TargetState, target: ScrapeTarget): Promise<TargetStatus> {
-    const timestampMs = this.now();
+  /** The time a scrape's samples get: its grid tick when it started close enough to it, else now. */
+  private scrapeTime(state: TargetState, target: ScrapeTarget, tickMs: number | null): number {
+    const now = this.now();
+    // Never at or before the last scrape (e.g. a manual one just before the tick): the store would refuse it.
+    if (tickMs === null || (state.lastScrapeMs !== null && tickMs <= state.lastScrapeMs)) return now;
+    return alignedScrapeTime(now, tickMs, target.intervalMs, this.timestampToleranceMs);
+  }
+
+  private async scrape(
+    state: TargetState,
+    target: ScrapeTarget,
+    tickMs: number | null,
+  ): Promise<TargetStatus> {
+    const timestampMs = this.scrapeTime(state, target, tickMs);
     const started = performance.now();
     const outcome = await scrapeWithCache(target, state.cache);
     const durationMs = performance.now() - started;
     const rejectedBefore = { ...state.rejected };
     let error = outcome.ok ? null : outcome.error;
+    let limit = outcome.ok ? undefined : outcome.limit;
+    let scraped = outcome.ok ? outcome.samples.length : 0;
     let added = 0;
     try {
-      if (outcome.ok) added = this.recordSamples(state, timestampMs, outcome.samples);
+      // As in Prometheus, one series over a label limit fails the whole scrape before anything is stored.
+      const labelProblem = outcome.ok ? state.cache.labelLimitProblem(outcome.samples) : null;
+      if (labelProblem !== null) {
+        error = labelProblem;
+        limit = 'label';
+        scraped = 0;
+        this.markAllStale(state, timestampMs);
+      } else if (outcome.ok) added = this.recordSamples(state, timestampMs, outcome.samples);
       else this.markAllStale(state, timestampMs);
-      this.appendReport(
-        state,
-        timestampMs,
-        outcome.ok ? 1 : 0,
-        durationMs,
-        outcome.ok ? outcome.samples.length : 0,
-        added,
-      );
+      this.appendReport(state, timestampMs, error === null ? 1 : 0, durationMs, scraped, added);
     } catch (appendError) {
       error = `storing samples failed: ${errorMessage(appendError)}`;
     }
+    if (limit !== undefined) this.limitCounters[limit].inc({ job: target.job });
     this.logOutcome(state, error, rejectedBefore, durationMs);
     state.health = error === null ? 'up' : 'down';
     state.lastError = error;
     state.lastScrapeMs = timestampMs;
     state.lastDurationMs = durationMs;
-    state.samplesScraped = outcome.ok ? outcome.samples.length : 0;
+    state.samplesScraped = scraped;
     // Like Prometheus's scrape cache, metadata survives a failed scrape until the target goes away.
-    if (outcome.ok) state.metadata = outcome.metadata;
+    if (outcome.ok && limit === undefined) state.metadata = outcome.metadata;
     return statusOf(state);
   }
 

@@ -7,6 +7,7 @@ class MapCache implements ExpositionSeriesCache {
   readonly entries = new Map<string, CachedSeriesText>();
   readonly added: string[] = [];
   hits = 0;
+  first: CachedSeriesText | undefined = undefined;
 
   get(raw: string): CachedSeriesText | undefined {
     const entry = this.entries.get(raw);
@@ -15,7 +16,15 @@ class MapCache implements ExpositionSeriesCache {
   }
 
   add(raw: string, labels: Labels, hash: number): CachedSeriesText {
-    const entry = { labels, hash };
+    const entry: CachedSeriesText = {
+      raw,
+      labels,
+      name: labels.__name__ ?? '',
+      hash,
+      next: undefined,
+      mayAlias: true,
+      parsedIn: 0,
+    };
     this.entries.set(raw, entry);
     this.added.push(raw);
     return entry;
@@ -59,10 +68,33 @@ describe('parseExposition with a series cache', () => {
     const first = parseOk(body, cache);
     const second = parseOk(body.replace(' 3\n', ' 5\n'), cache);
     expect(cache.added).toHaveLength(4);
-    expect(cache.hits).toBe(4);
+    // Lines in the same order as last time are found by following the entries' `next` links.
+    expect(cache.hits).toBe(0);
+    expect(second.map((s) => s.cached)).toEqual(first.map((s) => s.cached));
     expect(second[0]?.cached).toBe(first[0]?.cached);
     expect(second[0]?.value).toBe(5);
     expect(second[1]?.timestampMs).toBe(1700000000000);
+  });
+
+  it('finds known series by their text when the order changed, and relinks them', () => {
+    const cache = new MapCache();
+    parseOk('a 1\nb{x="1"} 2\nc 3\n', cache);
+    const reordered = parseOk('c 4\nb{x="1"} 5\nnew 6\na 7\n', cache);
+    expect(reordered.map((s) => [s.labels.__name__, s.value])).toEqual([
+      ['c', 4],
+      ['b', 5],
+      ['new', 6],
+      ['a', 7],
+    ]);
+    expect(cache.added).toEqual(['a', 'b{x="1"}', 'c', 'new']);
+    expect(cache.hits).toBe(3);
+    expect(cache.first?.raw).toBe('c');
+    expect(cache.first?.next?.raw).toBe('b{x="1"}');
+    expect(cache.entries.get('a')?.next).toBeUndefined();
+    // A prefix of a known text is another series, not a hit.
+    parseOk('c 1\ncc 2\n', cache);
+    const again = parseOk('c 1\ncc 2\n', cache);
+    expect(again.map((s) => s.labels.__name__)).toEqual(['c', 'cc']);
   });
 
   it('still rejects a duplicate series, also when written differently', () => {

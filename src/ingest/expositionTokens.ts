@@ -127,6 +127,57 @@ export function parseFloatRange(text: string, start: number, end: number): numbe
   return Number(text.slice(start, end));
 }
 
+// Powers of ten that are exact doubles: a mantissa below 2^53 times or divided by one is correctly rounded.
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * Parses `text[start, end)` like {@link parseFloatRange} without making a string, for the plain decimals
+ * nearly every sample has (at most 15 significant digits, an exponent of at most 22 either way); anything
+ * else goes to {@link parseFloatRange}, which gives the same result as `Number()`.
+ */
+export function parseNumberRange(text: string, start: number, end: number): number | undefined {
+  let i = start;
+  let c = text.charCodeAt(i);
+  const negative = c === 45;
+  if (negative || c === 43) c = text.charCodeAt(++i);
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  while (i < end && c >= 48 && c <= 57) {
+    mantissa = mantissa * 10 + (c - 48);
+    digits++;
+    c = text.charCodeAt(++i);
+  }
+  if (i < end && c === 46) {
+    c = text.charCodeAt(++i);
+    while (i < end && c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+      scale--;
+      c = text.charCodeAt(++i);
+    }
+  }
+  if (i < end && (c === 101 || c === 69)) {
+    c = text.charCodeAt(++i);
+    const negativeExponent = c === 45;
+    if (negativeExponent || c === 43) c = text.charCodeAt(++i);
+    let exponent = 0;
+    const exponentStart = i;
+    while (i < end && c >= 48 && c <= 57 && i - exponentStart < 4) {
+      exponent = exponent * 10 + (c - 48);
+      c = text.charCodeAt(++i);
+    }
+    if (i === exponentStart) return parseFloatRange(text, start, end);
+    scale += negativeExponent ? -exponent : exponent;
+  }
+  if (i !== end || digits === 0 || digits > 15 || scale < -22 || scale > 22) {
+    return parseFloatRange(text, start, end);
+  }
+  const magnitude =
+    scale < 0 ? mantissa / (EXACT_POWERS_OF_TEN[-scale] ?? 1) : mantissa * (EXACT_POWERS_OF_TEN[scale] ?? 1);
+  return negative ? -magnitude : magnitude;
+}
+
 /** Parses `text[start, end)` as a signed integer; undefined when it is not one or not exactly representable. */
 export function parseIntegerRange(text: string, start: number, end: number): number | undefined {
   let i = start;

@@ -12,9 +12,22 @@ export interface ParsedSample {
 
 /** What a series cache remembers of one raw series text (metric name and label block as written). */
 export interface CachedSeriesText {
+  /** The series text itself. */
+  readonly raw: string;
   readonly labels: Labels;
+  /** The metric name, `labels.__name__`. */
+  readonly name: string;
   /** The parser's order-independent hash of `labels`, for duplicate detection within a body. */
   readonly hash: number;
+  /** The entry of the sample line that followed this one in the last body, set by the parser. */
+  next: CachedSeriesText | undefined;
+  /**
+   * false only when no other entry of the cache has this `hash`, so none can have equal labels and the
+   * parser checks duplicates by `parsedIn` alone; a cache that does not track hashes says true.
+   */
+  readonly mayAlias: boolean;
+  /** The last parse that had this text, set by the parser. */
+  parsedIn: number;
 }
 
 /**
@@ -26,6 +39,8 @@ export interface ExpositionSeriesCache {
   get(raw: string): CachedSeriesText | undefined;
   /** Remembers the labels a text parsed to; returns the entry samples will carry. */
   add(raw: string, labels: Labels, hash: number): CachedSeriesText;
+  /** The entry of the first sample line of the last body, set by the parser; the start of the `next` chain. */
+  first: CachedSeriesText | undefined;
 }
 
 /** Metric types of the Prometheus text format and OpenMetrics. */

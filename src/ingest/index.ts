@@ -18,6 +18,8 @@ export {
   type ScrapeManagerOptions,
 } from './scrapeState.js';
 export {
+  alignedScrapeTime,
+  DEFAULT_TIMESTAMP_TOLERANCE_MS,
   MIN_SCRAPE_INTERVAL_MS,
   type RejectedSampleCounts,
   type ScrapeTarget,

@@ -24,6 +24,10 @@ export interface ScrapeJobSpec {
   readonly timeoutMs: number;
   readonly sampleLimit: number;
   readonly bodyLimitBytes: number;
+  /** `label_limit`, `label_name_length_limit`, `label_value_length_limit`; 0 or absent = no limit. */
+  readonly labelLimit?: number;
+  readonly labelNameLengthLimit?: number;
+  readonly labelValueLengthLimit?: number;
   readonly honorLabels: boolean;
   readonly relabelRules: readonly RelabelRule[];
   readonly metricRelabelRules: readonly RelabelRule[];
@@ -100,6 +104,9 @@ function buildTarget(job: ScrapeJobSpec, group: TargetGroup, address: string): S
     sampleLimit: job.sampleLimit,
     bodyLimitBytes: job.bodyLimitBytes,
     honorLabels: job.honorLabels,
+    ...(job.labelLimit ? { labelLimit: job.labelLimit } : {}),
+    ...(job.labelNameLengthLimit ? { labelNameLengthLimit: job.labelNameLengthLimit } : {}),
+    ...(job.labelValueLengthLimit ? { labelValueLengthLimit: job.labelValueLengthLimit } : {}),
   };
   return targetProblem(target) ?? target;
 }

@@ -185,6 +185,25 @@ describe('ScrapeCache', () => {
     expect(again === undefined ? undefined : cache.seriesOf(again)).toBe(series);
   });
 
+  it('rejects duplicate series in a body whatever it knows of the texts already', () => {
+    const cache = new ScrapeCache({ job: 'j' });
+    const failure = (text: string) => {
+      cache.beginScrape({ ...target } as ScrapeTarget);
+      const result = parseExposition(text, { seriesCache: cache });
+      return result.ok ? 'ok' : result.error.message;
+    };
+    expect(parse(cache, 'm{a="1",b="2"} 1\nn 1\n')).toHaveLength(2);
+    // Known text twice, first by prediction and then by lookup.
+    expect(failure('m{a="1",b="2"} 1\nm{a="1",b="2"} 2\n')).toMatch(/^line 2, column 1: duplicate series/);
+    expect(failure('n 1\nm{a="1",b="2"} 2\nn 3\n')).toMatch(/^line 3, column 1: duplicate series/);
+    // Equal labels written two ways: a new text, then both known.
+    const reordered = 'm{a="1",b="2"} 1\nm{b="2",a="1"} 2\n';
+    expect(failure(reordered)).toMatch(/^line 2, column 1: duplicate series/);
+    expect(failure(reordered)).toMatch(/^line 2, column 1: duplicate series/);
+    expect(failure('m{b="2",a="1"} 1\nn 1\nm{a="1",b="2"} 2\n')).toMatch(/^line 3, column 1: duplicate/);
+    expect(failure('n 1\nm{b="2",a="1"} 1\n')).toBe('ok');
+  });
+
   it('prunes texts a scrape no longer has once the cache outgrows the body', () => {
     const cache = new ScrapeCache({ job: 'j' });
     const many = Array.from({ length: 600 }, (_, i) => `m{i="${i}"} 1`).join('\n');

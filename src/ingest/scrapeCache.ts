@@ -1,7 +1,7 @@
 import { labelsKey, type AppendResult, type Labels, type SampleAppender } from '../core/index.js';
 import type { CachedSeriesText, ExpositionSeriesCache, ParsedSample } from './expositionTypes.js';
 import { scrapeSamples, type ScrapeOutcome } from './scrapeHttp.js';
-import { mergeTargetLabels } from './scrapeLabels.js';
+import { labelLimitProblem, labelLimitsOf, mergeTargetLabels, type LabelLimits } from './scrapeLabels.js';
 import type { ScrapeTarget } from './scrapeTarget.js';
 
 /**
@@ -46,10 +46,13 @@ export interface TargetSeries {
 
 /** What the cache keeps per series text. */
 interface ScrapeCacheEntry extends CachedSeriesText {
+  mayAlias: boolean;
   /** undefined until resolved for the current config; null when metric relabelling drops the series. */
   series: TargetSeries | null | undefined;
   /** The last scrape whose body had this text, to prune texts that went away. */
   seenScrape: number;
+  /** Which label limit the series breaks (null: none); undefined until checked under the current limits. */
+  limitProblem: string | null | undefined;
 }
 
 /** Cache entries beyond this many plus twice the body's series trigger pruning of texts no longer seen. */
@@ -63,11 +66,16 @@ const pruneSlack = 256;
 export class ScrapeCache implements ExpositionSeriesCache {
   /** Counts scrapes; every scrape gets a new number before its body is parsed. */
   scrape = 0;
+  first: CachedSeriesText | undefined = undefined;
   private readonly entries = new Map<string, ScrapeCacheEntry>();
+  /** One entry per label hash; entries sharing a hash are marked `mayAlias` (sticky, so always safe). */
+  private readonly byHash = new Map<number, ScrapeCacheEntry>();
   // Kept across config changes so a series keeps its staleness state when its text is re-resolved.
   private readonly byKey = new Map<string, TargetSeries>();
   private honorLabels: boolean | null = null;
   private metricRelabel: ScrapeTarget['metricRelabel'] = undefined;
+  private limits: LabelLimits | null = null;
+  private limitsKey = '';
 
   constructor(private readonly targetLabels: Labels) {}
 
@@ -77,19 +85,44 @@ export class ScrapeCache implements ExpositionSeriesCache {
     return entry;
   }
 
-  add(raw: string, labels: Labels, hash: number): CachedSeriesText {
-    const entry: ScrapeCacheEntry = { labels, hash, series: undefined, seenScrape: this.scrape };
+  add(text: string, labels: Labels, hash: number): CachedSeriesText {
+    // The parser's text is a slice of the whole body: a copy of its own keeps the body from staying in
+    // memory and is much faster to compare character by character.
+    const raw = Buffer.from(text, 'utf8').toString('utf8');
+    const entry: ScrapeCacheEntry = {
+      raw,
+      labels,
+      name: labels.__name__ ?? '',
+      hash,
+      next: undefined,
+      mayAlias: false,
+      parsedIn: 0,
+      series: undefined,
+      seenScrape: this.scrape,
+      limitProblem: undefined,
+    };
     this.entries.set(raw, entry);
+    this.trackHash(entry);
     return entry;
   }
 
   /** Starts a scrape of `target`; forgets resolved texts when its label policy changed. */
   beginScrape(target: ScrapeTarget): void {
     this.scrape++;
+    const limitsKey = `${target.labelLimit ?? 0}/${target.labelNameLengthLimit ?? 0}/${target.labelValueLengthLimit ?? 0}`;
+    if (limitsKey !== this.limitsKey) {
+      this.limitsKey = limitsKey;
+      this.limits = labelLimitsOf(target);
+      for (const entry of this.entries.values()) entry.limitProblem = undefined;
+    }
     if (this.honorLabels === target.honorLabels && this.metricRelabel === target.metricRelabel) return;
     this.honorLabels = target.honorLabels;
     this.metricRelabel = target.metricRelabel;
+    // Entries hold series resolved under the old policy; the parser must not reach them through `next`.
+    for (const entry of this.entries.values()) entry.next = undefined;
     this.entries.clear();
+    this.byHash.clear();
+    this.first = undefined;
   }
 
   /** The stored series a parsed sample goes to; null when metric relabelling drops it. */
@@ -97,15 +130,55 @@ export class ScrapeCache implements ExpositionSeriesCache {
     // The parser only hands out entries this cache created in add().
     const entry = sample.cached as ScrapeCacheEntry | undefined;
     if (entry === undefined) return this.resolve(sample.labels);
+    entry.seenScrape = this.scrape;
     if (entry.series === undefined) entry.series = this.resolve(sample.labels);
     return entry.series;
+  }
+
+  /**
+   * The first label limit the samples' stored series break, or null (also when the target has no label
+   * limits). Checked once per series text while the limits stay the same.
+   */
+  labelLimitProblem(samples: readonly ParsedSample[]): string | null {
+    const limits = this.limits;
+    if (limits === null) return null;
+    for (const sample of samples) {
+      const series = this.seriesOf(sample);
+      if (series === null) continue;
+      const entry = sample.cached as ScrapeCacheEntry | undefined;
+      let problem: string | null;
+      if (entry === undefined) problem = labelLimitProblem(series.labels, limits);
+      else {
+        if (entry.limitProblem === undefined) entry.limitProblem = labelLimitProblem(series.labels, limits);
+        problem = entry.limitProblem;
+      }
+      if (problem !== null) return problem;
+    }
+    return null;
   }
 
   /** Drops texts and series the current scrape did not have, once the cache is well larger than the body. */
   prune(bodySeries: number): void {
     if (this.entries.size <= 2 * bodySeries + pruneSlack) return;
     for (const [raw, entry] of this.entries) if (entry.seenScrape !== this.scrape) this.entries.delete(raw);
+    // A kept entry must not lead the parser to a forgotten one, whose series may be forgotten too.
+    for (const entry of this.entries.values()) {
+      const next = entry.next as ScrapeCacheEntry | undefined;
+      if (next !== undefined && next.seenScrape !== this.scrape) entry.next = undefined;
+    }
+    if ((this.first as ScrapeCacheEntry | undefined)?.seenScrape !== this.scrape) this.first = undefined;
+    this.byHash.clear();
+    for (const entry of this.entries.values()) this.trackHash(entry);
     for (const [key, series] of this.byKey) if (series.seenScrape !== this.scrape) this.byKey.delete(key);
+  }
+
+  private trackHash(entry: ScrapeCacheEntry): void {
+    const other = this.byHash.get(entry.hash);
+    if (other === undefined) this.byHash.set(entry.hash, entry);
+    else if (other !== entry) {
+      other.mayAlias = true;
+      entry.mayAlias = true;
+    }
   }
 
   /** Number of series texts held. */

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { AppendRejection, Labels, SampleAppender } from '../core/index.js';
 import type { MetricMetadata } from './exposition.js';
 import type { ScrapeCache, TargetSeries } from './scrapeCache.js';
@@ -15,6 +16,14 @@ export interface ScrapeManagerOptions {
   /** The clock for sample timestamps and scheduling. @default Date.now */
   readonly now?: () => number;
   readonly logger?: ScrapeLogger;
+  /**
+   * Scrapes that start within this many milliseconds (at most 1% of the interval) of their scheduled
+   * time are stored at that time, as Prometheus's `--scrape.timestamp-tolerance`; 0 turns it off.
+   * @default 2
+   */
+  readonly timestampToleranceMs?: number;
+  /** Where the `swas_scrape_*_limit_exceeded_total` counters are registered; none when absent. */
+  readonly registry?: Registry;
 }
 
 /** Error code for a target that cannot be scraped as configured. */

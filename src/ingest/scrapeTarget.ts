@@ -17,6 +17,15 @@ export interface ScrapeTarget {
   readonly sampleLimit: number;
   /** Largest (uncompressed) body one scrape may return, else the scrape fails; 0 = no limit. */
   readonly bodyLimitBytes: number;
+  /**
+   * Most labels one stored series may have, counting `__name__` and the target's labels, else the scrape
+   * fails; 0 or absent = no limit. Like the two limits below, checked on the labels as stored.
+   */
+  readonly labelLimit?: number;
+  /** Longest label name, in UTF-8 bytes, else the scrape fails; 0 or absent = no limit. */
+  readonly labelNameLengthLimit?: number;
+  /** Longest label value, in UTF-8 bytes, else the scrape fails; 0 or absent = no limit. */
+  readonly labelValueLengthLimit?: number;
   /** false: scraped labels that clash with target labels become `exported_<name>`; true: scraped labels win. */
   readonly honorLabels: boolean;
   /**
@@ -78,6 +87,11 @@ export function targetProblem(target: ScrapeTarget): string | null {
   if (!Number.isInteger(target.bodyLimitBytes) || target.bodyLimitBytes < 0) {
     return `bodyLimitBytes ${target.bodyLimitBytes} must be a whole number, 0 for no limit`;
   }
+  for (const field of ['labelLimit', 'labelNameLengthLimit', 'labelValueLengthLimit'] as const) {
+    const limit = target[field] ?? 0;
+    if (!Number.isInteger(limit) || limit < 0)
+      return `${field} ${limit} must be a whole number, 0 for no limit`;
+  }
   for (const name of Object.keys(target.labels)) {
     if (name === METRIC_NAME_LABEL || !isValidLabelName(name)) {
       return `target label "${name}" is not a valid label name; expected [a-zA-Z_][a-zA-Z0-9_]* other than __name__`;
@@ -134,4 +148,23 @@ export function nextGridTick(previousTick: number, nowMs: number, intervalMs: nu
   const next = previousTick + intervalMs;
   if (next > nowMs) return next;
   return next + Math.ceil((nowMs - next + 1) / intervalMs) * intervalMs;
+}
+
+/** The default of {@link alignedScrapeTime}'s tolerance, as Prometheus's `--scrape.timestamp-tolerance`. */
+export const DEFAULT_TIMESTAMP_TOLERANCE_MS = 2;
+
+/**
+ * The timestamp of a scheduled scrape, as Prometheus's scrape timestamp alignment does: a scrape that
+ * starts within the tolerance (at most 1% of the interval) of its grid tick is stored at the tick, so
+ * series get exactly equal intervals and delta-of-delta 0 in the store. Unlike Prometheus, a timer that
+ * fired a little early is aligned too, since Node's timers can run up to a millisecond before time.
+ */
+export function alignedScrapeTime(
+  nowMs: number,
+  tickMs: number,
+  intervalMs: number,
+  toleranceMs: number,
+): number {
+  const tolerance = Math.min(intervalMs / 100, toleranceMs);
+  return Math.abs(nowMs - tickMs) <= tolerance ? tickMs : nowMs;
 }

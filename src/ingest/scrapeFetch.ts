@@ -1,0 +1,222 @@
+import { isAscii } from 'node:buffer';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { gunzip } from 'node:zlib';
+import { errorMessage } from '../core/index.js';
+import type { ExpositionFormat } from './expositionTypes.js';
+
+/** What swas asks exporters for: the Prometheus text format first, OpenMetrics text second. */
+export const SCRAPE_ACCEPT_HEADER =
+  'text/plain;version=0.0.4;q=0.9,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1';
+
+/** Which configured limit failed a scrape. */
+export type ScrapeLimit = 'sample' | 'label' | 'body_size';
+
+/** The body of one scrape, or why there is none. */
+export type ScrapeBody =
+  { ok: true; text: string; format: ExpositionFormat } | { ok: false; error: string; limit?: ScrapeLimit };
+
+/** Where and how to fetch one body. */
+export interface ScrapeRequest {
+  readonly url: string;
+  readonly timeoutMs: number;
+  /** Largest body after decompression; 0 = no limit. */
+  readonly bodyLimitBytes: number;
+}
+
+// One keep-alive connection per target, as Prometheus holds: a new connection (and, with TLS, a
+// handshake) every scrape cost more CPU than parsing the body. Idle sockets are unref'd by the agent.
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
+
+/** Thrown inside a fetch to end it with a message meant for the user. */
+class ScrapeFailure extends Error {
+  constructor(
+    message: string,
+    readonly limit?: ScrapeLimit,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Fetches a metrics body with a timeout covering connect, headers and body, asking for gzip as Prometheus
+ * does and stopping past the body limit (counted on the decompressed body).
+ */
+export async function fetchScrapeBody(request: ScrapeRequest): Promise<ScrapeBody> {
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    return { ok: false, error: `url "${request.url}" is not a valid URL` };
+  }
+  const deadline = Date.now() + request.timeoutMs;
+  try {
+    // A kept-alive socket the server closed just before we reused it fails at once: retry on a new one.
+    let response: RawResponse;
+    try {
+      response = await send(url, request, deadline);
+    } catch (error) {
+      if (!(error instanceof StaleSocketError)) throw error;
+      response = await send(url, request, deadline);
+    }
+    if (response.status !== 200) {
+      return {
+        ok: false,
+        error: `server returned HTTP status ${response.status} ${response.statusText}; expected 200 (check the URL and metrics path)`,
+      };
+    }
+    const bytes = response.gzip ? await gunzipLimited(response.body, request.bodyLimitBytes) : response.body;
+    const text = decodeUtf8(bytes);
+    if (text === null) return { ok: false, error: 'body is not valid UTF-8; expected UTF-8 text' };
+    return { ok: true, text, format: formatOf(response.contentType) };
+  } catch (error) {
+    if (error instanceof ScrapeFailure) {
+      return error.limit === undefined
+        ? { ok: false, error: error.message }
+        : { ok: false, error: error.message, limit: error.limit };
+    }
+    return { ok: false, error: describeRequestError(error) };
+  }
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly contentType: string | undefined;
+  readonly gzip: boolean;
+  readonly body: Buffer;
+}
+
+class StaleSocketError extends Error {}
+
+function timeoutFailure(timeoutMs: number): ScrapeFailure {
+  return new ScrapeFailure(
+    `scrape timed out after ${timeoutMs}ms; the target did not answer in time (check it, or raise the timeout)`,
+  );
+}
+
+function tooLarge(limit: number): ScrapeFailure {
+  return new ScrapeFailure(
+    `body exceeds the limit of ${limit} bytes; raise the target's body limit or make the exporter return less`,
+    'body_size',
+  );
+}
+
+function send(url: URL, request: ScrapeRequest, deadline: number): Promise<RawResponse> {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return Promise.reject(timeoutFailure(request.timeoutMs));
+  const https = url.protocol === 'https:';
+  return new Promise<RawResponse>((resolve, reject) => {
+    const req = (https ? httpsRequest : httpRequest)(url, {
+      agent: https ? httpsAgent : httpAgent,
+      headers: {
+        Accept: SCRAPE_ACCEPT_HEADER,
+        'Accept-Encoding': 'gzip',
+        'User-Agent': 'swas-scraper',
+        'X-Prometheus-Scrape-Timeout-Seconds': String(request.timeoutMs / 1000),
+      },
+    });
+    let settled = false;
+    const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(timeoutFailure(request.timeoutMs)), remaining);
+    req.on('error', (error) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      const stale = req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
+      fail(stale ? new StaleSocketError(error.message) : error);
+    });
+    req.on('response', (response) => {
+      readBody(response, request.bodyLimitBytes).then(
+        (body) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({
+            status: response.statusCode ?? 0,
+            statusText: response.statusMessage ?? '',
+            contentType: response.headers['content-type'],
+            gzip: response.headers['content-encoding']?.trim().toLowerCase() === 'gzip',
+            body,
+          });
+        },
+        (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
+      );
+    });
+    req.end();
+  });
+}
+
+/** Reads a response body; fails as soon as it grows past `limit` bytes (0 = no limit). */
+function readBody(response: IncomingMessage, limit: number): Promise<Buffer> {
+  if (response.statusCode !== 200) {
+    response.resume();
+    return Promise.resolve(Buffer.alloc(0));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    response.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (limit > 0 && total > limit) {
+        response.destroy();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.on('end', () =>
+      resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, total)),
+    );
+    response.on('error', reject);
+    response.on('close', () => {
+      if (!response.complete) reject(new Error('the target closed the connection in the middle of the body'));
+    });
+  });
+}
+
+function gunzipLimited(body: Buffer, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    gunzip(body, limit > 0 ? { maxOutputLength: limit } : {}, (error, out) => {
+      if (error === null) resolve(out);
+      else if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') reject(tooLarge(limit));
+      else
+        reject(
+          new ScrapeFailure(
+            `body is not valid gzip (${error.message}); check the exporter's Content-Encoding`,
+          ),
+        );
+    });
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(bytes: Buffer): string | null {
+  // Nearly every body is ASCII, which reads straight into a one-byte string.
+  if (isAscii(bytes)) return bytes.toString('latin1');
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function formatOf(contentType: string | undefined): ExpositionFormat {
+  return contentType?.trim().toLowerCase().startsWith('application/openmetrics-text') === true
+    ? 'openmetrics'
+    : 'prometheus';
+}
+
+/** Connecting to a name with several addresses fails with an AggregateError whose own message is empty. */
+function describeRequestError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map((e) => errorMessage(e)).join('; ');
+  }
+  return errorMessage(error);
+}
