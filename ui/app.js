@@ -1,4 +1,4 @@
-// The minimal incidents page: reads the swas API with a token kept in this tab's session storage.
+// The minimal page (incidents, pools, targets): reads the swas API with a token kept in session storage.
 const state = { token: null, selected: null };
 
 function takeTokenFromUrl() {
@@ -72,6 +72,57 @@ function renderPools(pools) {
               ...['member', 'admin', 'health', 'weight', 'slow start', 'sessions', 'total'].map((h) =>
                 el('th', {}, h),
               ),
+            ),
+          ),
+          el('tbody', {}, ...rows),
+        ),
+      );
+    }),
+  );
+}
+
+// Prometheus reports a target never scraped with the zero time of Go.
+const scrapedAt = (rfc3339) => (rfc3339.startsWith('0001-') ? null : Date.parse(rfc3339));
+
+function renderTargets(targets) {
+  const byJob = new Map();
+  for (const t of targets) byJob.set(t.scrapePool, [...(byJob.get(t.scrapePool) ?? []), t]);
+  const up = targets.filter((t) => t.health === 'up').length;
+  document.getElementById('targets-summary').textContent =
+    targets.length === 0 ? '' : `${up} of ${targets.length} up`;
+  if (targets.length === 0) return;
+  document.getElementById('targets').replaceChildren(
+    ...[...byJob.keys()].sort().map((job) => {
+      const rows = byJob
+        .get(job)
+        .sort((a, b) => a.scrapeUrl.localeCompare(b.scrapeUrl))
+        .map((t) => {
+          const at = scrapedAt(t.lastScrape);
+          return el(
+            'tr',
+            { 'data-health': t.health, 'data-url': t.scrapeUrl },
+            el('td', {}, t.scrapeUrl),
+            el('td', {}, badge(t.health)),
+            el('td', {}, at === null ? 'never' : clock(at)),
+            el('td', {}, at === null ? '—' : `${Math.round(t.lastScrapeDuration * 1000)} ms`),
+            // Text nodes only: an error can quote the scraped body, which the target controls.
+            el('td', { class: t.lastError ? 'error' : 'muted' }, t.lastError || '—'),
+          );
+        });
+      return el(
+        'div',
+        { class: 'job' },
+        el('strong', {}, `job ${job}`),
+        el(
+          'table',
+          { 'data-job': job },
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              ...['target', 'health', 'last scrape', 'duration', 'last error'].map((h) => el('th', {}, h)),
             ),
           ),
           el('tbody', {}, ...rows),
@@ -157,11 +208,13 @@ function renderDetail(detail) {
 
 async function refresh() {
   try {
-    const [{ incidents }, { pools }] = await Promise.all([
+    const [{ incidents }, { pools }, { data: targets }] = await Promise.all([
       api('/api/v1/incidents?limit=50'),
       api('/api/v1/pools'),
+      api('/api/v1/targets'),
     ]);
     renderPools(pools);
+    renderTargets(targets.activeTargets);
     renderIncidents(incidents);
     state.selected ??= incidents[0]?.id ?? null;
     if (state.selected !== null) renderDetail(await api(`/api/v1/incidents/${state.selected}`));
