@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseCron, parseMatchers, timeZoneProblem } from '../core/index.js';
+import { compileAnchoredRegex } from '../tsdb/index.js';
 import { RELABEL_ACTIONS, RELABEL_DEFAULTS, relabelConfigProblem } from './relabelConfig.js';
 import { commandArgv, duration, hostPort, labelName, labelSet, name } from './schemaParts.js';
 
@@ -72,6 +74,26 @@ const scrapeConfigFields = z.strictObject({
     .min(0)
     .default(0)
     .describe('fail a scrape with more samples than this; 0 = no limit'),
+  label_limit: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      'fail a scrape with a series of more labels than this (counting __name__ and target labels); 0 = no limit',
+    ),
+  label_name_length_limit: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('fail a scrape with a label name longer than this many bytes; 0 = no limit'),
+  label_value_length_limit: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('fail a scrape with a label value longer than this many bytes; 0 = no limit'),
   body_size_limit_bytes: z
     .number()
     .int()
@@ -157,11 +179,93 @@ const haproxy = z.strictObject({
   pools: z.array(name).min(1).describe('the HAProxy backends swas may act on'),
 });
 
+const bigip = z.strictObject({
+  name: name,
+  type: z.literal('bigip'),
+  url: z
+    .url()
+    .describe(
+      'F5 BIG-IP management address, e.g. https://bigip.example.com (its CA via NODE_EXTRA_CA_CERTS)',
+    ),
+  username: z.string().min(1).describe('a BIG-IP user with the Operator role in the partition'),
+  password: z.string().min(1).describe('secret: set it with SWAS_LOAD_BALANCERS__<i>__PASSWORD_FILE'),
+  partition: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, { message: 'a BIG-IP partition name, e.g. Common' })
+    .default('Common'),
+  auth: z
+    .enum(['token', 'basic'])
+    .default('token')
+    .describe('token login (default) or basic auth per request'),
+  timeout: duration({ min: 100 }).prefault('5s'),
+  pools: z.array(name).min(1).describe('the BIG-IP pools swas may act on'),
+});
+
 const service = z.strictObject({
   restart: commandArgv.optional().describe('argv that restarts the service (no shell)'),
   start: commandArgv.optional(),
   stop: commandArgv.optional(),
   timeout: duration({ min: 100 }).prefault('1m').describe('how long one command may run before it is killed'),
+});
+
+// One matcher string as Alertmanager writes it (`severity="critical"`, `alertname=~"Host.*"`).
+const matcherText = z.string().superRefine((text, ctx) => {
+  const parsed = parseMatchers(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: `invalid matcher ${JSON.stringify(text)}: ${parsed.error}` });
+    return;
+  }
+  for (const m of parsed.matchers) {
+    if (m.type !== '=~' && m.type !== '!~') continue;
+    const compiled = compileAnchoredRegex(m.value);
+    if (!compiled.ok)
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid regular expression in ${JSON.stringify(text)}: ${compiled.error}; fix the pattern (RE2 syntax)`,
+      });
+  }
+});
+
+const inhibitRule = z.strictObject({
+  source_matchers: z
+    .array(matcherText)
+    .min(1, { message: 'name the alerts that inhibit, e.g. [alertname="HostDown"]' })
+    .describe('matchers of the alerts that inhibit, e.g. alertname="HostDown"'),
+  target_matchers: z
+    .array(matcherText)
+    .min(1, { message: 'name the alerts that are inhibited, e.g. [severity=~"warning|page"]' })
+    .describe('matchers of the alerts that are inhibited'),
+  equal: z
+    .array(labelName)
+    .default([])
+    .describe('labels source and target must have in common, e.g. [instance]'),
+});
+
+const maintenanceWindow = z.strictObject({
+  name: name,
+  schedule: z
+    .string()
+    .min(1)
+    .superRefine((text, ctx) => {
+      const parsed = parseCron(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+    })
+    .describe(
+      'when each window starts: cron (minute hour day-of-month month day-of-week), e.g. "0 2 * * SUN"',
+    ),
+  duration: duration({ min: 60_000, max: 7 * 86_400_000 }).describe('how long each window lasts'),
+  time_zone: z
+    .string()
+    .default('UTC')
+    .superRefine((zone, ctx) => {
+      const problem = timeZoneProblem(zone);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .describe('IANA time zone the schedule is read in; DST-correct'),
+  matchers: z
+    .array(matcherText)
+    .min(1, { message: 'name the alerts the window silences, e.g. [service="db"]' })
+    .describe('matchers of the alerts the window silences'),
 });
 
 /** The schema of swas.yaml, the server's configuration file. */
@@ -264,6 +368,11 @@ export const swasConfigSchema = z.strictObject({
     .strictObject({
       interval: duration({ min: 1000 }).prefault('15s'),
       timeout: duration({ min: 100 }).prefault('10s'),
+      timestamp_tolerance: duration({ max: 1000 })
+        .prefault('2ms')
+        .describe(
+          'a scrape this close to its scheduled time (at most 1% of the interval) is stored at that time, so timestamps compress; 0s = off',
+        ),
     })
     .prefault({}),
   remote_write_receiver: z
@@ -289,6 +398,12 @@ export const swasConfigSchema = z.strictObject({
   rules: z
     .strictObject({
       evaluation_interval: duration({ min: 1000 }).prefault('15s'),
+      query_offset: duration()
+        .prefault('0s')
+        .describe('evaluate rules this far in the past, for groups without their own query_offset'),
+      external_labels: labelSet
+        .default({})
+        .describe('labels that name this swas (e.g. cluster, region); $externalLabels in alert templates'),
       files: z
         .array(z.string())
         .default([])
@@ -303,12 +418,33 @@ export const swasConfigSchema = z.strictObject({
   incidents: z
     .strictObject({
       group_by: z.array(z.string()).default(['alertname']).describe('alert labels that make one incident'),
+      group_wait: duration({ max: 3_600_000 })
+        .prefault('0s')
+        .describe(
+          'wait this long after the first alert of a new group before opening its incident, paging and starting runbooks; 0s acts at once',
+        ),
       still_firing_after_run: duration({ min: 1000 })
         .prefault('2m')
         .describe('escalate when a run succeeded but its alerts still fire this long after'),
+      inhibit_rules: z
+        .array(inhibitRule)
+        .default([])
+        .describe(
+          'while a source alert fires, matching target alerts open no incident, page nobody, start no runbook',
+        ),
+      maintenance_windows: z
+        .array(maintenanceWindow)
+        .default([])
+        .describe('recurring silences: matching alerts open no incident, page nobody, start no runbook'),
     })
     .prefault({}),
-  load_balancers: z.array(haproxy).default([]),
+  load_balancers: z
+    .array(
+      z.discriminatedUnion('type', [haproxy, bigip], {
+        error: 'a load balancer has `type: haproxy` (runtime API socket) or `type: bigip` (iControl REST)',
+      }),
+    )
+    .default([]),
   services: z.record(name, service).default({}).describe('how to restart, start and stop services by name'),
   notify: z
     .strictObject({
@@ -323,6 +459,7 @@ export type SwasConfig = z.output<typeof swasConfigSchema>;
 /** Paths of config values that are secrets: redacted in logs, API responses and bundles. */
 export const SECRET_FIELDS: readonly string[] = [
   'store.url',
+  'load_balancers[].password',
   'notify.webhooks[].headers',
   'metrics.remote_query.headers',
   'metrics.remote_write[].headers',

@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/index.js';
 import type { IncidentManager } from '../incidents/index.js';
 import type { ScrapeManager } from '../ingest/index.js';
 import type { LoadBalancer } from '../lb/index.js';
-import type { MetricsQuery } from '../promql/index.js';
+import type { MetricsQuery, RemotePromqlQuery } from '../promql/index.js';
 import type { RuleManager } from '../rules/index.js';
 import type { RunExecutor } from '../runbooks/index.js';
 import type { StateStore } from '../store/index.js';
@@ -21,6 +21,8 @@ export interface ServerParts {
   commitSamples(): Promise<void>;
   /** The PromQL engine rules, runbooks and the API use: embedded, or remote when configured. */
   readonly query: MetricsQuery;
+  /** With `metrics.query: remote`, the engine that also answers series and label lookups; else null. */
+  readonly remoteQuery: RemotePromqlQuery | null;
   readonly scrape: ScrapeManager;
   readonly rules: RuleManager;
   readonly executor: RunExecutor;

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { loadConfig, type LoadedConfig } from '../config/index.js';
+import { formatConfigIssue, loadConfig, type LoadedConfig } from '../config/index.js';
 import { errorMessage, SwasError } from '../core/index.js';
-import { IncidentManager } from '../incidents/index.js';
+import { IncidentManager, type NoisePolicy } from '../incidents/index.js';
 import { ScrapeManager, type RemoteWriteSender } from '../ingest/index.js';
 import { Notifier } from '../paging/index.js';
 import { compileRuleGroups, RuleManager } from '../rules/index.js';
@@ -15,6 +15,7 @@ import { registerTsdbMetrics } from './tsdbMetrics.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import {
   loadBalancersFrom,
+  noisePolicyFrom,
   serviceControlFrom,
   startServiceDiscovery,
   webhooksFrom,
@@ -54,6 +55,7 @@ export class SwasServer {
     const { loaded, logger } = options;
     const now = options.now ?? Date.now;
     const config = loaded.config;
+    const policy = noisePolicyFrom(loaded);
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'swas_' });
     const store = await openStateStore({ url: config.store.url, dataDir: options.dataDir });
@@ -67,8 +69,19 @@ export class SwasServer {
       throw error;
     });
     registerTsdbMetrics(registry, series);
-    const { query, appender, senders } = metricsEnginesFrom(config, series, options.dataDir, logger);
-    const scrape = ScrapeManager.create({ appender, now, logger });
+    const { query, remoteQuery, appender, senders } = metricsEnginesFrom(
+      config,
+      series,
+      options.dataDir,
+      logger,
+    );
+    const scrape = ScrapeManager.create({
+      appender,
+      now,
+      logger,
+      registry,
+      timestampToleranceMs: config.scrape.timestamp_tolerance,
+    });
 
     // Late-bound holders let config reload swap load balancers and services under running steps.
     let lbs = loadBalancersFrom(config);
@@ -104,10 +117,13 @@ export class SwasServer {
       incidents: store.incidents,
       timeline: store.timeline,
       runs: store.runs,
+      silences: store.silences,
       executor,
       notifier,
       groupBy: config.incidents.group_by,
       stillFiringAfterRunMs: config.incidents.still_firing_after_run,
+      policy,
+      registry,
       logger,
       now,
       externalUrl: config.server.external_url ?? `http://${config.server.listen}`,
@@ -121,6 +137,8 @@ export class SwasServer {
       logger,
       registry,
       now,
+      externalLabels: config.rules.external_labels,
+      externalURL: config.server.external_url ?? '',
     });
 
     let server: SwasServer | null = null;
@@ -129,6 +147,7 @@ export class SwasServer {
       series,
       commitSamples: () => series.commit(),
       query,
+      remoteQuery,
       scrape,
       rules,
       executor,
@@ -145,7 +164,9 @@ export class SwasServer {
     server = new SwasServer(loaded, parts, notifier, senders);
     const restored = await rules.restore();
     await incidents.restore(rules.activeAlerts());
-    await rules.setGroups(compileRuleGroups(loaded.ruleFiles, config.rules.evaluation_interval));
+    await rules.setGroups(
+      compileRuleGroups(loaded.ruleFiles, config.rules.evaluation_interval, config.rules.query_offset),
+    );
     const resumed = await executor.resumeUnfinished();
     logger.info({ alerts: restored, runs: resumed, store: store.dialect }, 'state restored');
 
@@ -206,8 +227,10 @@ export class SwasServer {
    */
   async reload(): Promise<{ ok: true } | { ok: false; error: string }> {
     let next: LoadedConfig;
+    let policy: NoisePolicy;
     try {
       next = await loadConfig(this.loaded.file, { checkExpression });
+      policy = noisePolicyFrom(next);
     } catch (error) {
       this.parts.logger.error(
         { error: errorMessage(error) },
@@ -225,8 +248,14 @@ export class SwasServer {
       this.parts.logger.warn('server.listen, store.url and data_dir changes take effect at the next restart');
     }
     this.rebind(config);
+    await this.parts.incidents.setPolicy(policy);
     this.parts.executor.setRunbooks(next.runbooks.map((r) => r.runbook));
-    await this.parts.rules.setGroups(compileRuleGroups(next.ruleFiles, config.rules.evaluation_interval));
+    this.parts.rules.setTemplateData(config.rules.external_labels, config.server.external_url ?? '');
+    // Broken rule groups load as warnings (not evaluated, SwasRuleGroupBroken fires); `swas up` logs them at start.
+    for (const warning of next.warnings) this.parts.logger.warn(formatConfigIssue(warning));
+    await this.parts.rules.setGroups(
+      compileRuleGroups(next.ruleFiles, config.rules.evaluation_interval, config.rules.query_offset),
+    );
     // Swapping discovery does not disturb running scrapes: setTargets only changes what differs.
     this.discovery?.stop();
     this.discovery = await startServiceDiscovery(

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import type { SwasConfig } from '../config/index.js';
+import { ConfigError, type LoadedConfig, type SwasConfig } from '../config/index.js';
+import { compileNoisePolicy, type NoisePolicy } from '../incidents/index.js';
 import {
   buildScrapeTargets,
   compileRelabelRules,
@@ -9,7 +10,7 @@ import {
   type ScrapeTarget,
   type TargetGroup,
 } from '../ingest/index.js';
-import { HaproxyLoadBalancer, type LoadBalancer } from '../lb/index.js';
+import { BigIpLoadBalancer, HaproxyLoadBalancer, type LoadBalancer } from '../lb/index.js';
 import { WebhookChannel, type WebhookChannelOptions } from '../paging/index.js';
 import { LocalServiceControl, type LoadBalancerDirectory } from '../runbooks/index.js';
 
@@ -51,6 +52,9 @@ function scrapeJobSpec(config: SwasConfig, job: SwasConfig['scrape_configs'][num
     timeoutMs: Math.min(job.scrape_timeout ?? config.scrape.timeout, intervalMs),
     sampleLimit: job.sample_limit,
     bodyLimitBytes: job.body_size_limit_bytes,
+    labelLimit: job.label_limit,
+    labelNameLengthLimit: job.label_name_length_limit,
+    labelValueLengthLimit: job.label_value_length_limit,
     honorLabels: job.honor_labels,
     relabelRules: rulesOf(job.relabel_configs, job.job_name),
     metricRelabelRules: rulesOf(job.metric_relabel_configs, job.job_name),
@@ -127,7 +131,18 @@ export function loadBalancersFrom(config: SwasConfig): {
 } {
   const byPool = new Map<string, LoadBalancer>();
   const all = config.load_balancers.map((lb) => {
-    const adapter = HaproxyLoadBalancer.create({ name: lb.name, socket: lb.socket, timeoutMs: lb.timeout });
+    const adapter =
+      lb.type === 'haproxy'
+        ? HaproxyLoadBalancer.create({ name: lb.name, socket: lb.socket, timeoutMs: lb.timeout })
+        : BigIpLoadBalancer.create({
+            name: lb.name,
+            url: lb.url,
+            username: lb.username,
+            password: lb.password,
+            partition: lb.partition,
+            auth: lb.auth,
+            timeoutMs: lb.timeout,
+          });
     for (const pool of lb.pools) byPool.set(pool, adapter);
     return adapter;
   });
@@ -161,5 +176,17 @@ export function webhooksFrom(config: SwasConfig, options: WebhookChannelOptions)
         },
         options,
       ),
+  );
+}
+
+/**
+ * group_wait, inhibition rules and maintenance windows from `incidents:`; throws ConfigError naming the
+ * field (e.g. `incidents.maintenance_windows[0].schedule`) when one cannot be used.
+ */
+export function noisePolicyFrom(loaded: Pick<LoadedConfig, 'config' | 'file'>): NoisePolicy {
+  const compiled = compileNoisePolicy(loaded.config.incidents);
+  if (compiled.ok) return compiled.policy;
+  throw new ConfigError(
+    compiled.problems.map((p) => ({ file: loaded.file, line: null, column: null, ...p })),
   );
 }

@@ -15,7 +15,12 @@ export function metricsEnginesFrom(
   tsdb: EmbeddedTsdb,
   dataDir: string,
   logger: Logger,
-): { query: MetricsQuery; appender: SampleAppender; senders: RemoteWriteSender[] } {
+): {
+  query: MetricsQuery;
+  remoteQuery: RemotePromqlQuery | null;
+  appender: SampleAppender;
+  senders: RemoteWriteSender[];
+} {
   const { metrics } = config;
   let appender: SampleAppender = tsdb;
   const senders = metrics.remote_write.map((target, index) => {
@@ -40,9 +45,10 @@ export function metricsEnginesFrom(
     return sender;
   });
   const remote = metrics.remote_query;
-  const query: MetricsQuery =
+  const remoteQuery =
     metrics.query === 'remote' && remote !== undefined
       ? RemotePromqlQuery.create({ url: remote.url, headers: remote.headers, timeoutMs: remote.timeout })
-      : EmbeddedPromqlQuery.create({ reader: tsdb });
-  return { query, appender, senders };
+      : null;
+  const query: MetricsQuery = remoteQuery ?? EmbeddedPromqlQuery.create({ reader: tsdb });
+  return { query, remoteQuery, appender, senders };
 }

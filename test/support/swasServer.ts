@@ -21,12 +21,13 @@ export async function startTestServer(
   dir: string,
   configBody: string,
   files: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = {},
 ): Promise<TestServer> {
   const port = await freePort();
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   const file = join(dir, 'swas.yaml');
   await writeFile(file, `server:\n  listen: 127.0.0.1:${port}\n  shutdown_timeout: 5s\n${configBody}`);
-  const loaded = await loadConfig(file, { env: {}, checkExpression });
+  const loaded = await loadConfig(file, { env, checkExpression });
   const server = await SwasServer.start({
     loaded,
     dataDir: join(dir, 'data'),
