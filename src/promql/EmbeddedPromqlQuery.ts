@@ -133,8 +133,10 @@ export class EmbeddedPromqlQuery implements MetricsQuery {
       queryStep: isRange ? range.step : 0,
       annotations,
     });
-    const value = evaluator.evaluate(expr, range);
-    return toQueryValue(value, typeOf(expr), range, isRange);
+    // Everything the store hands out is copied into the result before the scope ends.
+    const shape = (): QueryValue =>
+      toQueryValue(evaluator.evaluate(expr, range), typeOf(expr), range, isRange);
+    return reader.readScope === undefined ? shape() : reader.readScope(shape);
   }
 }
 

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { XorEncoder } from './XorChunk.js';
 import { TsdbCorruptionError } from './tsdbErrors.js';
+import { ChunkBlockCache, chunkBlockBytes } from './ChunkBlockCache.js';
 
 const magic = Buffer.from('SWASCHK1');
 /** Record header (payload length, crc32 of payload) then payload header (ref, minT, maxT, count). */
@@ -58,6 +59,7 @@ interface ChunkFile {
 export class ChunkFiles {
   private readonly files = new Map<number, ChunkFile>();
   private active: ChunkFile | null = null;
+  private readonly cache: ChunkBlockCache;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private unsynced = new Set<number>();
@@ -66,17 +68,20 @@ export class ChunkFiles {
     private readonly dir: string,
     private readonly fileBytes: number,
     private readonly fileSpanMs: number,
-  ) {}
+    cacheBytes: number,
+  ) {
+    this.cache = new ChunkBlockCache(cacheBytes);
+  }
 
   /** Opens the directory and reports every valid chunk to `visit`; damage is reported through `warn`. */
   static open(
     dir: string,
-    limits: { fileBytes: number; fileSpanMs: number },
+    limits: { fileBytes: number; fileSpanMs: number; cacheBytes: number },
     visit: ChunkVisitor,
     warn: (message: string) => void,
   ): ChunkFiles {
     mkdirSync(dir, { recursive: true });
-    const store = new ChunkFiles(dir, limits.fileBytes, limits.fileSpanMs);
+    const store = new ChunkFiles(dir, limits.fileBytes, limits.fileSpanMs, limits.cacheBytes);
     const seqs = readdirSync(dir)
       .filter((name) => /^\d{8}$/.test(name))
       .map(Number)
@@ -88,7 +93,7 @@ export class ChunkFiles {
   /** Appends a sealed chunk; returns [file seq, offset, record length]. Durable after the next sync(). */
   write(ref: number, chunk: XorEncoder): [number, number, number] {
     const file = this.writableFile(chunk.minT);
-    const data = chunk.bits.view();
+    const data = chunk.view();
     const record = Buffer.allocUnsafe(recordHeaderBytes + payloadHeaderBytes + data.length);
     record.writeUInt32LE(ref, 8);
     record.writeDoubleLE(chunk.minT, 12);
@@ -114,9 +119,8 @@ export class ChunkFiles {
       throw new TsdbCorruptionError('SWAS-TSDB-102', `chunk file ${seq} is missing from ${this.dir}`);
     }
     if (offset + length > file.written) this.flushToOs();
-    const record = Buffer.allocUnsafe(length);
-    const got = readSync(file.fd, record, 0, length, offset);
-    const problem = got < length ? 'file ends inside the chunk' : checkRecord(record);
+    const record = this.recordBytes(file, offset, length);
+    const problem = record.length < length ? 'file ends inside the chunk' : checkRecord(record);
     if (problem !== null) {
       throw new TsdbCorruptionError(
         'SWAS-TSDB-101',
@@ -128,6 +132,22 @@ export class ChunkFiles {
       count: record.readUInt32LE(28),
       data: record.subarray(recordHeaderBytes + payloadHeaderBytes),
     };
+  }
+
+  /** A record's bytes: from a cached block when it lies inside one, else read on its own. */
+  private recordBytes(file: ChunkFile, offset: number, length: number): Buffer {
+    const block = Math.floor(offset / chunkBlockBytes);
+    const inBlock = offset - block * chunkBlockBytes;
+    if (inBlock + length <= chunkBlockBytes) {
+      let bytes = this.cache.get(file.seq, block, inBlock + length);
+      if (bytes === undefined) {
+        const start = block * chunkBlockBytes;
+        bytes = readFully(file.fd, Math.min(chunkBlockBytes, file.written - start), start);
+        this.cache.put(file.seq, block, bytes);
+      }
+      return bytes.subarray(inBlock, Math.min(bytes.length, inBlock + length));
+    }
+    return readFully(file.fd, length, offset);
   }
 
   /** Names a chunk's place on disk for messages: `chunk in <path> at offset <n>`. */
@@ -180,6 +200,11 @@ export class ChunkFiles {
       .map((f) => ({ seq: f.seq, size: f.size, minT: f.minT, maxT: f.maxT, active: f === this.active }));
   }
 
+  /** Bytes of chunk files held in memory for reads. */
+  cachedBytes(): number {
+    return this.cache.bytes();
+  }
+
   /** Total bytes in all chunk files. */
   totalBytes(): number {
     let total = 0;
@@ -197,6 +222,7 @@ export class ChunkFiles {
     }
     this.files.delete(seq);
     this.unsynced.delete(seq);
+    this.cache.dropFile(seq);
     closeSync(file.fd);
     unlinkSync(file.path);
   }
@@ -294,6 +320,18 @@ export class ChunkFiles {
     file.written = offset;
     return file;
   }
+}
+
+/** Reads up to `length` bytes at `position`; shorter only at the end of the file. */
+function readFully(fd: number, length: number, position: number): Buffer {
+  const bytes = Buffer.allocUnsafe(Math.max(0, length));
+  let got = 0;
+  while (got < bytes.length) {
+    const n = readSync(fd, bytes, got, bytes.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got < bytes.length ? bytes.subarray(0, got) : bytes;
 }
 
 /** null when the record's length and checksum are right, else what is wrong. */

@@ -10,7 +10,8 @@ import { replayWal, WriteAheadLog } from './WriteAheadLog.js';
 import { encodeHeadChunk, encodeSeries } from './walRecords.js';
 import { WalReplayer } from './WalReplayer.js';
 import { XorEncoder } from './XorChunk.js';
-import { readSeries } from './readSeries.js';
+import { HeadArena } from './HeadArena.js';
+import { readSeriesBatch, SlabPool } from './readSeries.js';
 import {
   addRetention,
   CHUNK_OVERHEAD_BYTES,
@@ -34,6 +35,9 @@ const accepted: AppendResult = Object.freeze({ ok: true });
  */
 export class EmbeddedTsdb implements SampleAppender, SeriesReader {
   private readonly index = new SeriesIndex();
+  private readonly arena = new HeadArena();
+  /** Up to 8M samples (128 MiB) of decode buffers kept for reuse between queries. */
+  private readonly slabs = new SlabPool(1 << 23);
   private readonly rejections: Record<AppendRejection, number> = {
     out_of_order: 0,
     duplicate: 0,
@@ -101,12 +105,20 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     return this.appendTo(series, roundTimestamp(timestamp), v);
   }
 
+  /**
+   * The labels of the series `ref` names (frozen, strings shared with other series); undefined once
+   * retention forgot it. Callers that keep labels per series (a scrape cache) can hold these instead of a copy.
+   */
+  labelsOf(ref: number): Labels | undefined {
+    return this.index.byReference(ref)?.labels;
+  }
+
   private checkOpen(method: string): void {
     if (this.closed) throw new Error(`EmbeddedTsdb.${method} called after close()`);
   }
 
   private createSeries(normalized: Labels, key: string): TsdbSeries {
-    const series = new TsdbSeries(this.nextRef++, Object.freeze({ ...normalized }), key);
+    const series = new TsdbSeries(this.nextRef++, this.index.canonicalLabels(normalized), key);
     this.index.add(series);
     this.wal.addSeries(series.ref, series.labels);
     return series;
@@ -189,13 +201,12 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
 
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesData[] {
     if (maxT < minT) return [];
-    const found = this.index.matching(matchers).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const out: SeriesData[] = [];
-    for (const series of found) {
-      const data = readSeries(series, this.chunks, minT, maxT);
-      if (data !== null) out.push(data);
-    }
-    return out;
+    const found = this.index.sortByLabels(this.index.matching(matchers));
+    return readSeriesBatch(found, this.chunks, minT, maxT, this.slabs.source());
+  }
+
+  readScope<T>(fn: () => T): T {
+    return this.slabs.scope(fn);
   }
 
   /**
@@ -253,14 +264,17 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
 
   private appendSample(series: TsdbSeries, t: number, v: number): void {
     let head = series.head;
+    // A full chunk predicts its successor's size: start there rather than growing through every slot size.
+    let capacity: number | undefined;
     if (
       head !== null &&
       (head.count >= this.options.chunkSamples || t - head.minT >= this.options.chunkSpanMs)
     ) {
+      if (head.count >= this.options.chunkSamples) capacity = head.byteLength();
       this.seal(series);
       head = null;
     }
-    if (head === null) series.head = head = new XorEncoder();
+    if (head === null) series.head = head = new XorEncoder(this.arena, capacity);
     head.append(t, v);
     series.lastT = t;
   }
@@ -271,6 +285,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     const [seq, offset, length] = this.chunks.write(series.ref, head);
     series.chunks.push(seq, offset, length, head.minT, head.maxT, head.count);
     series.head = null;
+    head.release();
     this.countSealed(head.count, length, 1);
   }
 
@@ -298,6 +313,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     for (const series of [...this.index.all()]) {
       if (deleted.size > 0) this.forgetChunks(series, deleted);
       if (series.head !== null && series.head.maxT < headCutoff) {
+        series.head.release();
         series.head = null;
         headsDropped++;
       }
@@ -336,7 +352,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     for (const series of this.index.all()) {
       yield encodeSeries(series.ref, series.labels);
       const head = series.head;
-      if (head !== null) yield encodeHeadChunk(series.ref, head.minT, head.count, head.bits.view());
+      if (head !== null) yield encodeHeadChunk(series.ref, head.minT, head.count, head.view());
     }
   }
 
@@ -351,7 +367,11 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     let maxRef = 0;
     this.chunks = ChunkFiles.open(
       join(dir, 'chunks'),
-      { fileBytes: this.options.chunkFileBytes, fileSpanMs: this.options.chunkFileSpanMs },
+      {
+        fileBytes: this.options.chunkFileBytes,
+        fileSpanMs: this.options.chunkFileSpanMs,
+        cacheBytes: this.options.chunkCacheBytes,
+      },
       (ref, seq, offset, length, minT, maxT, count) => {
         let metas = found.get(ref);
         if (metas === undefined) found.set(ref, (metas = []));

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../test/support/tmp.js';
+import type { Labels } from '../core/index.js';
 import { EmbeddedTsdb } from './EmbeddedTsdb.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -32,6 +33,26 @@ describe('EmbeddedTsdb references', () => {
     const [series] = db.select(byName('up').concat([{ name: 'job', type: '=', value: 'a' }]), 0, 10_000);
     expect([...(series?.t ?? [])]).toEqual([1000, 2000, 3000]);
     expect([...(series?.v ?? [])]).toEqual([1, 2, 3]);
+  });
+
+  it('hands out the stored, frozen labels of a ref, with strings shared between series', async () => {
+    const { db } = await openTemp();
+    const a = db.getOrCreateRef({ job: 'api', __name__: 'up', instance: 'h1:9100' }) ?? -1;
+    const b = db.getOrCreateRef({ __name__: 'up', job: 'api', instance: 'h2:9100' }) ?? -1;
+    const labels = db.labelsOf(a);
+    expect(labels).toEqual({ __name__: 'up', instance: 'h1:9100', job: 'api' });
+    expect(Object.keys(labels ?? {})).toEqual(['__name__', 'instance', 'job']);
+    expect(Object.isFrozen(labels)).toBe(true);
+    expect(db.labelsOf(b)?.job).toBe('api');
+    expect(db.labelsOf(12345)).toBeUndefined();
+    const odd = db.getOrCreateRef(
+      JSON.parse('{"__name__":"up","__proto__":"p","constructor":"c"}') as Labels,
+    );
+    expect(Object.entries(db.labelsOf(odd ?? -1) ?? {})).toEqual([
+      ['__name__', 'up'],
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+    ]);
   });
 
   it('refuses out-of-order and duplicate samples by ref and counts them', async () => {

@@ -10,6 +10,7 @@ class MemorySeries implements IndexedSeries {
   v = new Float64Array(initialCapacity);
   start = 0;
   end = 0;
+  rank = -1;
   constructor(
     readonly ref: number,
     readonly labels: Labels,
@@ -132,7 +133,7 @@ export class MemorySeriesStore implements SampleAppender, SeriesReader {
 
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesData[] {
     if (maxT < minT) return [];
-    const found = this.index.matching(matchers).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const found = this.index.sortByLabels(this.index.matching(matchers));
     const out: SeriesData[] = [];
     for (const series of found) {
       const from = series.lowerBound(minT);
@@ -158,7 +159,7 @@ export class MemorySeriesStore implements SampleAppender, SeriesReader {
 
   private createSeries(input: Labels, key: string): MemorySeries {
     // A private frozen copy: the caller may reuse or change its object after append() returns.
-    const series = new MemorySeries(this.nextId++, Object.freeze({ ...input }), key);
+    const series = new MemorySeries(this.nextId++, this.index.canonicalLabels(input), key);
     this.index.add(series);
     return series;
   }

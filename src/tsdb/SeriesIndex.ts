@@ -14,6 +14,8 @@ export class TsdbSeries {
   /** Sealed chunks, oldest first, flattened (see chunkMetaSize): no object per chunk. */
   chunks: number[] = [];
   lastT = -Infinity;
+  /** Position in label order when ranks were last assigned; -1 until then (see SeriesIndex.sortByLabels). */
+  rank = -1;
   constructor(
     readonly ref: number,
     readonly labels: Labels,
@@ -22,19 +24,30 @@ export class TsdbSeries {
   ) {}
 }
 
-/** What the index needs of a series: a number, its labels, and its key (see labelOrderKey). */
+/** What the index needs of a series: a number, its labels, its key (see labelOrderKey) and a rank slot. */
 export interface IndexedSeries {
   readonly ref: number;
   readonly labels: Labels;
   readonly key: string;
+  /** Set by the index: ranks of series agree with the order of their keys; -1 when not yet ranked. */
+  rank: number;
 }
 
-/** Series interned by label set, with an inverted index label name → value → series refs. */
+// Ranks, where both series have one, agree with key order, so mixing the two comparisons is still one order.
+function compareSeries(a: IndexedSeries, b: IndexedSeries): number {
+  if (a.rank >= 0 && b.rank >= 0) return a.rank - b.rank;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** Series interned by label set, with an inverted index label name → value → series. */
 export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
   private readonly byKey = new Map<string, S>();
   private readonly byRef = new Map<number, S>();
-  private readonly postings = new Map<string, Map<string, Set<number>>>();
+  private readonly postings = new Map<string, Map<string, Set<S>>>();
   private readonly seenMetricNames = new Set<string>();
+  /** One copy of each label name and value in use, with how many series use it. */
+  private readonly strings = new Map<string, InternedString>();
+  private unranked = 0;
 
   /** The series with this key, if held. */
   get(key: string): S | undefined {
@@ -61,16 +74,66 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
     return this.seenMetricNames.has(name);
   }
 
+  /**
+   * Sorts series in place by label set (Prometheus's order). Queries sort thousands of series; comparing
+   * long keys dominated that, so series carry a numeric rank, reassigned once many series are new.
+   */
+  sortByLabels(series: S[]): S[] {
+    if (this.unranked > 64 && this.unranked * 8 > this.byRef.size) this.assignRanks();
+    return series.sort(compareSeries);
+  }
+
+  private assignRanks(): void {
+    for (const series of this.byRef.values()) series.rank = -1;
+    const all = [...this.byRef.values()].sort(compareSeries);
+    for (let i = 0; i < all.length; i++) (all[i] as S).rank = i;
+    this.unranked = 0;
+  }
+
+  /**
+   * A frozen copy of `labels` for a new series: names in sorted order (so label sets share hidden classes)
+   * and names and values shared with series already held, instead of one copy of each string per series.
+   */
+  canonicalLabels(labels: Labels): Labels {
+    // fromEntries defines properties, so a label named "__proto__" stays a label (assignment would not).
+    const entries = sortedLabelNames(labels).map((name) => [
+      this.intern(name),
+      this.intern(labels[name] ?? ''),
+    ]);
+    return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
+  }
+
+  private intern(value: string): string {
+    let entry = this.strings.get(value);
+    if (entry === undefined) {
+      // A fresh flat copy: a parsed label value may be a slice that keeps the whole scrape body alive.
+      const copy = JSON.parse(JSON.stringify(value)) as string;
+      this.strings.set(copy, (entry = { value: copy, uses: 0 }));
+    }
+    return entry.value;
+  }
+
+  private use(value: string, delta: 1 | -1): void {
+    const entry = this.strings.get(value);
+    if (entry === undefined) return;
+    entry.uses += delta;
+    if (entry.uses <= 0) this.strings.delete(value);
+  }
+
   /** Adds a series to the index. */
   add(series: S): void {
+    series.rank = -1;
+    this.unranked++;
     this.byKey.set(series.key, series);
     this.byRef.set(series.ref, series);
     for (const [name, value] of Object.entries(series.labels)) {
       let values = this.postings.get(name);
-      if (values === undefined) this.postings.set(name, (values = new Map<string, Set<number>>()));
+      if (values === undefined) this.postings.set(name, (values = new Map<string, Set<S>>()));
       let refs = values.get(value);
-      if (refs === undefined) values.set(value, (refs = new Set<number>()));
-      refs.add(series.ref);
+      if (refs === undefined) values.set(value, (refs = new Set<S>()));
+      refs.add(series);
+      this.use(name, 1);
+      this.use(value, 1);
     }
     this.seenMetricNames.add(series.labels[METRIC_NAME_LABEL] ?? '');
   }
@@ -80,10 +143,12 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
     this.byKey.delete(series.key);
     this.byRef.delete(series.ref);
     for (const [name, value] of Object.entries(series.labels)) {
+      this.use(name, -1);
+      this.use(value, -1);
       const values = this.postings.get(name);
       const refs = values?.get(value);
       if (values === undefined || refs === undefined) continue;
-      refs.delete(series.ref);
+      refs.delete(series);
       if (refs.size === 0) values.delete(value);
       if (values.size === 0) this.postings.delete(name);
     }
@@ -116,38 +181,42 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
    */
   matching(matchers: readonly LabelMatcher[]): S[] {
     const compiled = matchers.map(compileMatcher);
-    let candidates: Set<number> | null = null;
+    // Postings hold exactly the series a narrowing matcher accepts; only the others are checked per series.
+    const unchecked: CompiledMatcher[] = [];
+    let candidates: Set<S> | null = null;
     for (const m of compiled) {
-      if (m.matches('')) continue;
-      const refs = this.postingsFor(m);
-      candidates = candidates === null ? refs : intersect(candidates, refs);
+      if (m.matches('')) {
+        unchecked.push(m);
+        continue;
+      }
+      const found = this.postingsFor(m);
+      candidates = candidates === null ? found : intersect(candidates, found);
       if (candidates.size === 0) return [];
     }
     const out: S[] = [];
-    if (candidates === null) {
-      for (const series of this.byRef.values()) if (matchesAll(compiled, series.labels)) out.push(series);
-      return out;
-    }
-    for (const ref of candidates) {
-      const series = this.byRef.get(ref);
-      if (series !== undefined && matchesAll(compiled, series.labels)) out.push(series);
-    }
+    for (const series of candidates ?? this.byRef.values())
+      if (unchecked.length === 0 || matchesAll(unchecked, series.labels)) out.push(series);
     return out;
   }
 
-  private postingsFor(m: CompiledMatcher): Set<number> {
+  private postingsFor(m: CompiledMatcher): Set<S> {
     const values = this.postings.get(m.name);
     if (values === undefined) return new Set();
     if (m.matcher.type === '=') return values.get(m.matcher.value) ?? new Set();
-    const refs = new Set<number>();
-    for (const [value, valueRefs] of values) if (m.matches(value)) for (const ref of valueRefs) refs.add(ref);
-    return refs;
+    const found = new Set<S>();
+    for (const [value, series] of values) if (m.matches(value)) for (const s of series) found.add(s);
+    return found;
   }
 }
 
-function intersect(a: Set<number>, b: Set<number>): Set<number> {
+interface InternedString {
+  readonly value: string;
+  uses: number;
+}
+
+function intersect<T>(a: Set<T>, b: Set<T>): Set<T> {
   const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  const out = new Set<number>();
+  const out = new Set<T>();
   for (const ref of small) if (large.has(ref)) out.add(ref);
   return out;
 }
@@ -157,9 +226,10 @@ function intersect(a: Set<number>, b: Set<number>): Set<number> {
  * followed by a separator below every printable character, so "a" sorts before "ab" and "1" before "10".
  */
 export function labelOrderKey(labels: Labels): string {
-  let key = '';
-  for (const name of sortedLabelNames(labels)) key += `${name}\x00${labels[name]}\x01`;
-  return key;
+  const parts: string[] = [];
+  for (const name of sortedLabelNames(labels)) parts.push(name, '\x00', labels[name] ?? '', '\x01');
+  // join() gives one flat string; `+=` would keep a tree of partial strings alive for each series.
+  return parts.join('');
 }
 
 /** Drops empty-valued labels (Prometheus treats them as absent); null when the set is unusable. */

@@ -31,4 +31,9 @@ export interface SeriesReader {
   seriesCount(): number;
   /** True when the store holds, or has held since it started, a series with this metric name. */
   hasMetric(name: string): boolean;
+  /**
+   * Runs fn, promising that no array select() returns inside it is used after fn returns, so the store may
+   * reuse their memory (a query evaluation). Optional: stores without it just run fn.
+   */
+  readScope?<T>(fn: () => T): T;
 }

@@ -42,7 +42,7 @@ export class WalReplayer {
     const key = labelOrderKey(labels);
     let series = this.index.get(key);
     if (series !== undefined) this.aliases.set(ref, series);
-    else this.addSeries((series = new TsdbSeries(ref, Object.freeze(labels), key)));
+    else this.addSeries((series = new TsdbSeries(ref, this.index.canonicalLabels(labels), key)));
     const metas = this.found.get(ref);
     if (metas === undefined) return;
     this.found.delete(ref);

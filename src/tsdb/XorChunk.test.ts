@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isStaleNaN, STALE_NAN } from '../core/index.js';
-import { decodeXorChunk, XorEncoder } from './XorChunk.js';
+import { decodeXorChunk, decodeXorRange, XorEncoder } from './XorChunk.js';
 
 // Values travel in Float64Arrays: V8 quiets the staleness marker (a signalling NaN) in plain double arrays.
 function roundTrip(
@@ -11,11 +11,11 @@ function roundTrip(
   ts.forEach((t, i) => encoder.append(t, vs[i] ?? 0));
   const t = new Float64Array(ts.length + 2);
   const v = new Float64Array(ts.length + 2);
-  decodeXorChunk(encoder.bits.view(), encoder.count, encoder.minT, t, v, 1);
+  decodeXorChunk(encoder.view(), encoder.count, encoder.minT, t, v, 1);
   return {
     t: t.subarray(1, ts.length + 1),
     v: v.subarray(1, ts.length + 1),
-    bytes: encoder.bits.byteLength(),
+    bytes: encoder.byteLength(),
   };
 }
 
@@ -109,9 +109,25 @@ describe('XOR chunk encoding', () => {
   it('reports a truncated stream as a RangeError instead of returning garbage', () => {
     const encoder = new XorEncoder();
     for (let i = 0; i < 10; i++) encoder.append(i * 1000, Math.random());
-    const cut = encoder.bits.view().subarray(0, 12);
+    const cut = encoder.view().subarray(0, 12);
     expect(() => decodeXorChunk(cut, 10, 0, new Float64Array(10), new Float64Array(10), 0)).toThrow(
       RangeError,
     );
+  });
+});
+
+describe('decodeXorRange', () => {
+  it('keeps only samples inside [fromT, toT] and stops after toT', () => {
+    const encoder = new XorEncoder();
+    for (let i = 0; i < 100; i++) encoder.append(i * 1000, i * 2);
+    const t = new Float64Array(100);
+    const v = new Float64Array(100);
+    const sink = { t, bits: new Int32Array(v.buffer) };
+    const n = decodeXorRange(encoder.view(), encoder.count, encoder.minT, 10_500, 20_000, sink, 3);
+    expect(n).toBe(10);
+    expect(Array.from(t.subarray(3, 13))).toEqual(Array.from({ length: 10 }, (_, i) => (i + 11) * 1000));
+    expect(Array.from(v.subarray(3, 13))).toEqual(Array.from({ length: 10 }, (_, i) => (i + 11) * 2));
+    expect(decodeXorRange(encoder.view(), encoder.count, encoder.minT, 200_000, 300_000, sink, 0)).toBe(0);
+    expect(decodeXorRange(encoder.view(), encoder.count, encoder.minT, -5, -1, sink, 0)).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { BitReader, BitWriter } from './bitStream.js';
+import { ArenaBitWriter, HeadArena } from './HeadArena.js';
 
 // Values are handled as two 32-bit halves of their IEEE-754 bits so NaN payloads (the staleness marker)
 // survive bit-exactly; which half is the high one depends on the platform's byte order.
@@ -9,12 +9,15 @@ const HI = scratchHalves[1] === 0x3ff00000 ? 1 : 0;
 const LO = 1 - HI;
 const twoTo32 = 4294967296;
 
+/** Arena of encoders created without one (tests, tools); a store passes its own. */
+const sharedArena = new HeadArena();
+
 /**
  * The head of a Gorilla chunk being appended to: delta-of-delta timestamps and XOR-encoded values in a bit
- * stream. The first timestamp is kept beside the stream (minT), not in it.
+ * stream (this object is the stream's writer, so a head is one object). The first timestamp is kept beside
+ * the stream (minT), not in it.
  */
-export class XorEncoder {
-  readonly bits: BitWriter;
+export class XorEncoder extends ArenaBitWriter {
   count = 0;
   minT = 0;
   maxT = 0;
@@ -24,8 +27,8 @@ export class XorEncoder {
   private leading = -1;
   private trailing = 0;
 
-  constructor(capacity = 32) {
-    this.bits = new BitWriter(capacity);
+  constructor(arena: HeadArena = sharedArena, capacity?: number) {
+    super(arena, capacity);
   }
 
   /** Appends a sample; the caller guarantees t > maxT and integer milliseconds. */
@@ -35,11 +38,11 @@ export class XorEncoder {
     const lo = scratchHalves[LO] ?? 0;
     if (this.count === 0) {
       this.minT = t;
-      this.bits.writeBits(hi, 32);
-      this.bits.writeBits(lo, 32);
+      this.writeBits(hi, 32);
+      this.writeBits(lo, 32);
     } else {
       const delta = t - this.maxT;
-      writeDeltaOfDelta(this.bits, delta - this.delta);
+      writeDeltaOfDelta(this, delta - this.delta);
       this.delta = delta;
       this.writeXor(hi ^ this.hi, lo ^ this.lo);
     }
@@ -50,27 +53,26 @@ export class XorEncoder {
   }
 
   private writeXor(xhi: number, xlo: number): void {
-    const bits = this.bits;
     if (xhi === 0 && xlo === 0) {
-      bits.writeBits(0, 1);
+      this.writeBits(0, 1);
       return;
     }
-    bits.writeBits(1, 1);
+    this.writeBits(1, 1);
     // Five bits hold the leading-zero count, so it is capped at 31 as in Prometheus.
     const leading = Math.min(31, xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo));
     const trailing = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
     if (this.leading >= 0 && leading >= this.leading && trailing >= this.trailing) {
-      bits.writeBits(0, 1);
-      writeShifted(bits, xhi, xlo, this.trailing, 64 - this.leading - this.trailing);
+      this.writeBits(0, 1);
+      writeShifted(this, xhi, xlo, this.trailing, 64 - this.leading - this.trailing);
       return;
     }
     this.leading = leading;
     this.trailing = trailing;
     const significant = 64 - leading - trailing;
-    bits.writeBits(1, 1);
-    bits.writeBits(leading, 5);
-    bits.writeBits(significant & 63, 6); // 64 significant bits are written as 0
-    writeShifted(bits, xhi, xlo, trailing, significant);
+    this.writeBits(1, 1);
+    this.writeBits(leading, 5);
+    this.writeBits(significant & 63, 6); // 64 significant bits are written as 0
+    writeShifted(this, xhi, xlo, trailing, significant);
   }
 }
 
@@ -79,7 +81,7 @@ function ctz32(x: number): number {
 }
 
 /** Writes `n` bits of the 64-bit value (hi, lo) shifted right by `shift`. */
-function writeShifted(bits: BitWriter, hi: number, lo: number, shift: number, n: number): void {
+function writeShifted(bits: ArenaBitWriter, hi: number, lo: number, shift: number, n: number): void {
   let h = hi >>> 0;
   let l = lo >>> 0;
   if (shift >= 32) {
@@ -104,7 +106,7 @@ function writeShifted(bits: BitWriter, hi: number, lo: number, shift: number, n:
 const dodWidths = [0, 4, 10, 14, 20];
 const escapeOnes = dodWidths.length;
 
-function writeDeltaOfDelta(bits: BitWriter, dod: number): void {
+function writeDeltaOfDelta(bits: ArenaBitWriter, dod: number): void {
   if (dod === 0) {
     bits.writeBits(0, 1);
     return;
@@ -124,17 +126,10 @@ function writeDeltaOfDelta(bits: BitWriter, dod: number): void {
   bits.writeBits((dod - hi * twoTo32) >>> 0, 32);
 }
 
-function readDeltaOfDelta(reader: BitReader): number {
-  let ones = 0;
-  while (ones < escapeOnes && reader.readBit() === 1) ones++;
-  if (ones === 0) return 0;
-  if (ones === escapeOnes) {
-    const hi = reader.readBits(32) | 0;
-    return hi * twoTo32 + reader.readBits(32);
-  }
-  const width = dodWidths[ones] ?? 0;
-  const raw = reader.readBits(width);
-  return raw > 2 ** (width - 1) ? raw - 2 ** width : raw;
+/** Samples decoded into flat arrays; `bits` views `v`'s bytes so values are written as raw IEEE-754 halves. */
+export interface SampleSink {
+  readonly t: Float64Array;
+  readonly bits: Int32Array;
 }
 
 /**
@@ -150,29 +145,112 @@ export function decodeXorChunk(
   at: number,
 ): void {
   if (count === 0) return;
-  const reader = new BitReader(bytes);
-  const halves = new Uint32Array(outV.buffer, outV.byteOffset + at * 8, count * 2);
+  if (at + count > outT.length || at + count > outV.length)
+    throw new RangeError(`output arrays hold ${outT.length} samples, need ${at + count}`);
+  const sink = { t: outT, bits: new Int32Array(outV.buffer, outV.byteOffset, outV.length * 2) };
+  const got = decodeXorRange(bytes, count, minT, -Infinity, Infinity, sink, at);
+  if (got !== count) throw new RangeError(`chunk decoded to ${got} samples, expected ${count}`);
+}
+
+// Reads past the end of a chunk land in zero padding; the length check after each sample turns them into a
+// RangeError. One sample uses at most 146 bits, plus a 5-byte peek: 32 bytes of padding are plenty.
+const paddingBytes = 32;
+let padded = new Uint8Array(4096);
+let paddedView = new DataView(padded.buffer);
+
+function paddedCopy(bytes: Uint8Array): DataView {
+  if (padded.length < bytes.length + paddingBytes) {
+    padded = new Uint8Array(2 * (bytes.length + paddingBytes));
+    paddedView = new DataView(padded.buffer);
+  }
+  padded.set(bytes);
+  padded.fill(0, bytes.length, bytes.length + paddingBytes);
+  return paddedView;
+}
+
+/** The 32 bits starting at bit `pos`, most significant first, as an int32 (the sign bit is the first). */
+function peek32(b: DataView, pos: number): number {
+  const i = pos >>> 3;
+  const shift = pos & 7;
+  const word = b.getInt32(i);
+  return shift === 0 ? word : (word << shift) | (b.getUint8(i + 4) >>> (8 - shift));
+}
+
+/**
+ * Decodes a chunk, keeping only samples with fromT <= t <= toT (it stops at the first one past toT), into
+ * `sink` from index `at`; returns how many it wrote. Works on 32-bit peeks rather than single bits: this
+ * loop is where queries spend their time. A damaged stream throws RangeError.
+ */
+export function decodeXorRange(
+  bytes: Uint8Array,
+  count: number,
+  minT: number,
+  fromT: number,
+  toT: number,
+  sink: SampleSink,
+  at: number,
+): number {
+  if (count === 0 || minT > toT) return 0;
+  const b = paddedCopy(bytes);
+  const bitLength = bytes.length * 8;
+  if (bitLength < 64) throw new RangeError('chunk data ended before its last sample');
+  const outT = sink.t;
+  const outBits = sink.bits;
+  let pos = 64;
   let t = minT;
   let delta = 0;
-  let hi = reader.readBits(32);
-  let lo = reader.readBits(32);
+  let hi = peek32(b, 0);
+  let lo = peek32(b, 32);
   let leading = 0;
   let trailing = 0;
-  outT[at] = t;
-  halves[HI] = hi;
-  halves[LO] = lo;
-  for (let i = 1; i < count; i++) {
-    delta += readDeltaOfDelta(reader);
+  let k = at;
+  for (let i = 0; ;) {
+    if (t >= fromT) {
+      outT[k] = t;
+      outBits[2 * k + HI] = hi;
+      outBits[2 * k + LO] = lo;
+      k++;
+    }
+    if (++i >= count) break;
+    // Delta of delta: '0', or 1..4 ones, a zero and a 4/10/14/20-bit value, or '11111' and 64 bits.
+    const w = peek32(b, pos);
+    if (w >= 0) {
+      pos += 1;
+    } else {
+      const ones = Math.min(escapeOnes, Math.clz32(~w));
+      if (ones < escapeOnes) {
+        const width = dodWidths[ones] ?? 0;
+        const raw = (w << (ones + 1)) >>> (32 - width);
+        delta += raw > 1 << (width - 1) ? raw - (1 << width) : raw;
+        pos += ones + 1 + width;
+      } else {
+        delta += peek32(b, pos + 5) * twoTo32 + (peek32(b, pos + 37) >>> 0);
+        pos += 69;
+      }
+    }
     t += delta;
-    if (reader.readBit() === 1) {
-      if (reader.readBit() === 1) {
-        leading = reader.readBits(5);
-        const significant = reader.readBits(6) || 64;
-        trailing = 64 - leading - significant;
+    // Value: '0' repeats it; '10' reuses the previous window; '11', 5 + 6 bits of window, then the bits.
+    const c = peek32(b, pos);
+    if (c >= 0) {
+      pos += 1;
+    } else {
+      if ((c & 0x40000000) !== 0) {
+        leading = (c >>> 25) & 31;
+        trailing = 64 - leading - ((c >>> 19) & 63 || 64);
+        pos += 13;
+      } else {
+        pos += 2;
       }
       const n = 64 - leading - trailing;
-      let xh = n > 32 ? reader.readBits(n - 32) : 0;
-      let xl = reader.readBits(n > 32 ? 32 : n);
+      let xh = 0;
+      let xl: number;
+      if (n > 32) {
+        xh = peek32(b, pos) >>> (64 - n);
+        xl = peek32(b, pos + n - 32);
+      } else {
+        xl = peek32(b, pos) >>> (32 - n);
+      }
+      pos += n;
       if (trailing >= 32) {
         xh = xl << (trailing - 32);
         xl = 0;
@@ -180,11 +258,11 @@ export function decodeXorChunk(
         xh = (xh << trailing) | (xl >>> (32 - trailing));
         xl = xl << trailing;
       }
-      hi = (hi ^ xh) >>> 0;
-      lo = (lo ^ xl) >>> 0;
+      hi ^= xh;
+      lo ^= xl;
     }
-    outT[at + i] = t;
-    halves[2 * i + HI] = hi;
-    halves[2 * i + LO] = lo;
+    if (pos > bitLength) throw new RangeError('chunk data ended before its last sample');
+    if (t > toT) break;
   }
+  return k - at;
 }

@@ -3,59 +3,157 @@ import { chunkMetaSize } from './SeriesIndex.js';
 import type { TsdbSeries } from './SeriesIndex.js';
 import type { SeriesData } from './SeriesReader.js';
 import { TsdbCorruptionError } from './tsdbErrors.js';
-import { decodeXorChunk } from './XorChunk.js';
+import { decodeXorRange } from './XorChunk.js';
+import type { SampleSink } from './XorChunk.js';
+
+/** Samples per shared output buffer: big enough that a query makes few allocations, small enough to free. */
+const slabSamples = 1 << 19;
+
+/** Output arrays shared by many series of one select(); each series gets views of its part. */
+export class Slab implements SampleSink {
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+  readonly bits: Int32Array;
+  used = 0;
+  constructor(readonly capacity: number) {
+    this.t = new Float64Array(capacity);
+    this.v = new Float64Array(capacity);
+    this.bits = new Int32Array(this.v.buffer);
+  }
+}
 
 /**
- * Decodes the sealed chunks (read from disk) and head chunk of one series that overlap [minT, maxT] into
- * fresh typed arrays and returns views narrowed to the range; null when nothing falls inside.
+ * Decodes the samples in [minT, maxT] of each series (sealed chunks read through `chunks`, then the head
+ * chunk) into a few shared typed arrays and returns views of them, in the order given; series with nothing
+ * in range are left out. Chunks outside the range are not read, and decoding stops at maxT.
  */
-export function readSeries(
+export function readSeriesBatch(
+  found: readonly TsdbSeries[],
+  chunks: ChunkFiles,
+  minT: number,
+  maxT: number,
+  slabs: SlabSource = freshSlab,
+): SeriesData[] {
+  const out: SeriesData[] = [];
+  let slab: Slab | null = null;
+  for (const series of found) {
+    const bound = samplesBound(series, minT, maxT);
+    if (bound === 0) continue;
+    if (slab === null || slab.capacity - slab.used < bound) slab = slabs(Math.max(bound, slabSamples));
+    const from = slab.used;
+    const to = decodeSeries(series, chunks, minT, maxT, slab, from);
+    if (to === from) continue;
+    slab.used = to;
+    out.push({ labels: series.labels, t: slab.t.subarray(from, to), v: slab.v.subarray(from, to) });
+  }
+  return out;
+}
+
+/** Hands out a slab with room for at least `capacity` samples and nothing used. */
+export type SlabSource = (capacity: number) => Slab;
+
+const freshSlab: SlabSource = (capacity) => new Slab(capacity);
+
+/**
+ * Slabs lent to reads inside a scope and taken back when it ends. Each query decodes tens of MB of samples;
+ * fresh typed arrays for every query are memory outside V8's heap, and that much of it makes V8 run full
+ * garbage collections over the whole store. Reuse is safe only where nothing keeps the arrays past the
+ * scope, which the caller of SeriesReader.readScope() promises.
+ */
+export class SlabPool {
+  private readonly free: Slab[] = [];
+  private readonly lent: Slab[] = [];
+  private depth = 0;
+
+  constructor(private readonly keepSamples: number) {}
+
+  /** Runs fn with reads drawing on the pool; their arrays are reused once the outermost scope ends. */
+  scope<T>(fn: () => T): T {
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.depth === 0) this.reclaim();
+    }
+  }
+
+  /** The slab source for a read now: pooled inside a scope, fresh outside. */
+  source(): SlabSource {
+    return this.depth > 0 ? this.take : freshSlab;
+  }
+
+  private readonly take = (capacity: number): Slab => {
+    const index = this.free.findIndex((s) => s.capacity >= capacity);
+    const slab = index >= 0 ? (this.free.splice(index, 1)[0] ?? new Slab(capacity)) : new Slab(capacity);
+    slab.used = 0;
+    this.lent.push(slab);
+    return slab;
+  };
+
+  private reclaim(): void {
+    let kept = this.free.reduce((n, s) => n + s.capacity, 0);
+    for (const slab of this.lent) {
+      if (kept + slab.capacity > this.keepSamples) continue;
+      this.free.push(slab);
+      kept += slab.capacity;
+    }
+    this.lent.length = 0;
+  }
+}
+
+/** At most how many samples of the series fall in [minT, maxT] (whole chunks that overlap it). */
+function samplesBound(series: TsdbSeries, minT: number, maxT: number): number {
+  const metas = series.chunks;
+  let total = 0;
+  for (let i = 0; i < metas.length; i += chunkMetaSize) {
+    if ((metas[i + 4] ?? 0) < minT || (metas[i + 3] ?? 0) > maxT) continue;
+    total += metas[i + 5] ?? 0;
+  }
+  const head = series.head;
+  if (head !== null && head.count > 0 && head.maxT >= minT && head.minT <= maxT) total += head.count;
+  return total;
+}
+
+/** Decodes one series' samples in range into the slab from `at`; returns the index after the last one. */
+function decodeSeries(
   series: TsdbSeries,
   chunks: ChunkFiles,
   minT: number,
   maxT: number,
-): SeriesData | null {
+  slab: Slab,
+  at: number,
+): number {
   const metas = series.chunks;
-  const picked: number[] = [];
-  let total = 0;
+  let end = at;
   for (let i = 0; i < metas.length; i += chunkMetaSize) {
     if ((metas[i + 4] ?? 0) < minT || (metas[i + 3] ?? 0) > maxT) continue;
-    picked.push(i);
-    total += metas[i + 5] ?? 0;
-  }
-  const head = series.head;
-  const useHead = head !== null && head.maxT >= minT && head.minT <= maxT;
-  if (useHead) total += head.count;
-  if (total === 0) return null;
-  const t = new Float64Array(total);
-  const v = new Float64Array(total);
-  let at = 0;
-  for (const i of picked) {
     const seq = metas[i] ?? 0;
     const offset = metas[i + 1] ?? 0;
     const chunk = chunks.read(seq, offset, metas[i + 2] ?? 0);
-    decode(chunk.data, chunk.count, chunk.minT, t, v, at, () => chunks.describe(seq, offset));
-    at += chunk.count;
+    end += decode(chunk.data, chunk.count, chunk.minT, minT, maxT, slab, end, () =>
+      chunks.describe(seq, offset),
+    );
   }
-  if (useHead) decode(head.bits.view(), head.count, head.minT, t, v, at, () => 'a head chunk in memory');
-  const from = lowerBound(t, minT);
-  const to = lowerBound(t, maxT + 1);
-  if (to <= from) return null;
-  return { labels: series.labels, t: t.subarray(from, to), v: v.subarray(from, to) };
+  const head = series.head;
+  if (head !== null && head.count > 0 && head.maxT >= minT && head.minT <= maxT) {
+    end += decode(head.view(), head.count, head.minT, minT, maxT, slab, end, () => 'a head chunk in memory');
+  }
+  return end;
 }
 
-// The sample arrays and their write position travel together; `where` is computed only on failure.
+// `where` is computed only on failure.
 function decode(
   data: Uint8Array,
   count: number,
+  chunkMinT: number,
   minT: number,
-  t: Float64Array,
-  v: Float64Array,
+  maxT: number,
+  sink: SampleSink,
   at: number,
   where: () => string,
-): void {
+): number {
   try {
-    decodeXorChunk(data, count, minT, t, v, at);
+    return decodeXorRange(data, count, chunkMinT, minT, maxT, sink, at);
   } catch (error) {
     throw new TsdbCorruptionError(
       'SWAS-TSDB-103',
@@ -63,15 +161,4 @@ function decode(
       { cause: error },
     );
   }
-}
-
-function lowerBound(t: Float64Array, value: number): number {
-  let lo = 0;
-  let hi = t.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((t[mid] ?? Infinity) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -16,6 +16,8 @@ export interface EmbeddedTsdbOptions {
   readonly chunkFileBytes?: number;
   /** Time span of the chunks in one file before a new one is started (the granularity of retention). @default 2 h */
   readonly chunkFileSpanMs?: number;
+  /** Memory for recently read blocks of chunk files (like Prometheus's memory-mapped chunks); 0 turns it off. @default 16 MiB */
+  readonly chunkCacheBytes?: number;
   /** Size of one WAL segment file. @default 32 MiB */
   readonly walSegmentBytes?: number;
   /** WAL size after which commit() writes a checkpoint and deletes the covered segments. @default 128 MiB */
@@ -40,6 +42,7 @@ export function compileTsdbOptions(options: EmbeddedTsdbOptions): CompiledTsdbOp
     chunkSpanMs: options.chunkSpanMs ?? 2 * hour,
     chunkFileBytes: options.chunkFileBytes ?? 64 * mib,
     chunkFileSpanMs: options.chunkFileSpanMs ?? 2 * hour,
+    chunkCacheBytes: options.chunkCacheBytes ?? 16 * mib,
     walSegmentBytes: options.walSegmentBytes ?? 32 * mib,
     checkpointAfterBytes: options.checkpointAfterBytes ?? 128 * mib,
     onWarning: options.onWarning ?? (() => undefined),
@@ -63,6 +66,12 @@ export function compileTsdbOptions(options: EmbeddedTsdbOptions): CompiledTsdbOp
         `tsdb option ${key} must be a positive number, got ${String(value)}`,
       );
     }
+  }
+  if (!Number.isFinite(compiled.chunkCacheBytes) || compiled.chunkCacheBytes < 0) {
+    throw new TsdbConfigError(
+      'SWAS-TSDB-011',
+      `tsdb option chunkCacheBytes must be 0 (no cache) or a positive number, got ${compiled.chunkCacheBytes}`,
+    );
   }
   if (!Number.isFinite(compiled.retentionBytes) || compiled.retentionBytes < 0) {
     throw new TsdbConfigError(
