@@ -5,7 +5,7 @@ import { makeTempDir } from '../../test/support/tmp.js';
 import { formatSeries, isStaleNaN, type Labels } from '../core/index.js';
 import { EmbeddedTsdb } from '../tsdb/index.js';
 import { parseExposition } from './exposition.js';
-import { isRefAppender, ScrapeCache } from './scrapeCache.js';
+import { appendByRef, isRefAppender, ScrapeCache, type TargetSeries } from './scrapeCache.js';
 import { ScrapeManager } from './ScrapeManager.js';
 import type { ScrapeTarget } from './scrapeTarget.js';
 
@@ -80,6 +80,22 @@ const seriesAdded = (db: EmbeddedTsdb): number[] => [
 ];
 
 describe('ScrapeManager on a store with references', () => {
+  it("holds the store's copy of a series' labels once it has a reference, not a second one", async () => {
+    const { db } = await rig();
+    const series: TargetSeries = {
+      labels: { __name__: 'm', job: 'app' },
+      ref: null,
+      seenScrape: -1,
+      staleScrape: -1,
+    };
+    const own = series.labels;
+    expect(appendByRef(db, series, 1_700_000_000_000, 1)).toEqual({ ok: true });
+    expect(series.ref).not.toBeNull();
+    expect(series.labels).toEqual(own);
+    expect(series.labels).not.toBe(own);
+    expect(series.labels).toBe(db.labelsOf(series.ref ?? -1));
+  });
+
   it('keeps new-series counts and staleness markers while appending by reference', async () => {
     const { db, body, scrape, stored } = await rig();
     expect(isRefAppender(db)).toBe(true);

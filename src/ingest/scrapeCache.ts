@@ -13,6 +13,8 @@ export interface RefAppender extends SampleAppender {
   getOrCreateRef(labels: Labels): number | null;
   /** Appends by reference; null when no series has that reference any more. */
   appendRef(ref: number, t: number, v: number): AppendResult | null;
+  /** The labels the store keeps for a reference (strings shared between series), if it exposes them. */
+  labelsOf?(ref: number): Labels | undefined;
 }
 
 /** True when the appender supports references. */
@@ -27,6 +29,9 @@ export function appendByRef(store: RefAppender, series: TargetSeries, t: number,
   if (result !== null) return result;
   // New, or forgotten by retention since; unusable labels keep ref null and go the slow way for the refusal.
   series.ref = store.getOrCreateRef(series.labels);
+  // Hold the store's copy of the labels from now on, so the cache does not keep a second one per series.
+  const stored = series.ref === null ? undefined : store.labelsOf?.(series.ref);
+  if (stored !== undefined) series.labels = stored;
   return (
     (series.ref === null ? null : store.appendRef(series.ref, t, v)) ?? store.append(series.labels, t, v)
   );
@@ -34,8 +39,11 @@ export function appendByRef(store: RefAppender, series: TargetSeries, t: number,
 
 /** One stored series a target feeds, shared by every series text that ends up with its labels. */
 export interface TargetSeries {
-  /** The labels it is stored under: scraped labels merged with the target's, after metric relabelling. */
-  readonly labels: Labels;
+  /**
+   * The labels it is stored under: scraped labels merged with the target's, after metric relabelling; once
+   * the store knows the series, the store's own (equal) copy.
+   */
+  labels: Labels;
   /** The store's reference; null until first resolved (and always with a store without references). */
   ref: number | null;
   /** The scrape that last appended it, to refuse a second sample of it in one scrape. */
