@@ -99,12 +99,7 @@ export class IncidentLifecycle {
         const firing = this.firing.get(incidentId)?.size ?? 0;
         const incident = await this.options.incidents.get(incidentId);
         if (firing === 0 || incident === null || incident.status === 'resolved') return;
-        const running = await this.options.runs.list({
-          incidentId,
-          status: ['pending', 'running', 'parked'],
-          limit: 1,
-        });
-        if (running.length > 0) return;
+        if (await this.hasUnfinishedRun(incidentId)) return;
         await this.escalate(
           incidentId,
           `runbook ${runbook} succeeded, but ${firing} alert${firing === 1 ? ' is' : 's are'} still firing ${Math.round(delay / 1000)} s later`,
@@ -192,16 +187,20 @@ export class IncidentLifecycle {
   resolveIfDone(incidentId: number, reason: string): Promise<void> {
     return this.serialise(`incident:${incidentId}`, async () => {
       if ((this.firing.get(incidentId)?.size ?? 0) > 0) return;
-      const unfinished = await this.options.runs.list({
-        incidentId,
-        status: ['pending', 'running', 'parked'],
-        limit: 1,
-      });
-      if (unfinished.length > 0) return;
+      if (await this.hasUnfinishedRun(incidentId)) return;
       const incident = await this.options.incidents.get(incidentId);
       if (incident === null || incident.status === 'resolved') return;
       await this.markResolved(incident, reason);
     });
+  }
+
+  private async hasUnfinishedRun(incidentId: number): Promise<boolean> {
+    const unfinished = await this.options.runs.list({
+      incidentId,
+      status: ['pending', 'running', 'parked'],
+      limit: 1,
+    });
+    return unfinished.length > 0;
   }
 
   private async markResolved(incident: Incident, reason: string): Promise<Incident | null> {
