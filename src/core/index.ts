@@ -7,3 +7,5 @@ export * from './alertState.js';
 export * from './incidentGrouping.js';
 export * from './silenceMatchers.js';
 export * from './cron.js';
+export * from './regexpExpand.js';
+export * from './re2.js';

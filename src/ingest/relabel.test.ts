@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Labels } from '../core/index.js';
-import { compileRelabelRules, expandTemplate, hashMod, relabel } from './relabel.js';
+import { compileRelabelRules, hashMod, relabel } from './relabel.js';
 import { RELABEL_DEFAULTS, relabelConfigProblem, type RelabelConfig } from '../config/index.js';
 
 function cfg(partial: Partial<RelabelConfig>): RelabelConfig {
@@ -199,28 +199,6 @@ describe('relabel (Prometheus test cases)', () => {
   it('no rules returns the input unchanged', () => {
     const input = { a: '1' };
     expect(relabel(input, [])).toBe(input);
-  });
-});
-
-describe('expandTemplate (Go Regexp.Expand rules)', () => {
-  const match = /^(?<host>[a-z]+):(\d+)$/.exec('web:8080');
-  if (match === null) throw new Error('test regex must match');
-
-  it('expands numbered and named groups, braced or not', () => {
-    expect(expandTemplate('$1 ${2} $host ${host}', match)).toBe('web 8080 web web');
-  });
-
-  it('reads the longest name, so $1_x names a group that does not exist', () => {
-    expect(expandTemplate('$1_x', match)).toBe('');
-    expect(expandTemplate('${1}_x', match)).toBe('web_x');
-  });
-
-  it('keeps $$ as $ and malformed references as text', () => {
-    expect(expandTemplate('$$1 $ ${1 $-', match)).toBe('$1 $ ${1 $-');
-  });
-
-  it('treats leading zeros and missing groups as empty', () => {
-    expect(expandTemplate('[$01][$9][$nope]', match)).toBe('[][][]');
   });
 });
 

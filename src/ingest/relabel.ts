@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Labels } from '../core/index.js';
 import { compileAnchoredRegex } from '../tsdb/index.js';
-import { assignLabel } from '../core/index.js';
+import { assignLabel, expandRegexpReplacement } from '../core/index.js';
 import { isValidLabelName } from './expositionTokens.js';
 import { relabelConfigProblem, type RelabelConfig } from '../config/index.js';
 
@@ -74,7 +74,7 @@ function applyRule(lb: Map<string, string>, rule: RelabelRule): boolean {
     case 'labelmap':
       for (const [name, labelValue] of [...lb]) {
         const match = regex.exec(name);
-        const mapped = match === null ? '' : expandTemplate(config.replacement, match);
+        const mapped = match === null ? '' : expandRegexpReplacement(config.replacement, match);
         if (mapped !== '') lb.set(mapped, labelValue);
       }
       return true;
@@ -91,9 +91,9 @@ function replace(lb: Map<string, string>, rule: RelabelRule, value: string): voi
   const match = rule.regex.exec(value);
   // No match: nothing is replaced, as in Prometheus.
   if (match === null) return;
-  const target = expandTemplate(rule.config.target_label ?? '', match);
+  const target = expandRegexpReplacement(rule.config.target_label ?? '', match);
   if (!isValidLabelName(target)) return;
-  setOrDelete(lb, target, expandTemplate(rule.config.replacement, match));
+  setOrDelete(lb, target, expandRegexpReplacement(rule.config.replacement, match));
 }
 
 function setOrDelete(lb: Map<string, string>, name: string, value: string): void {
@@ -105,55 +105,4 @@ function setOrDelete(lb: Map<string, string>, name: string, value: string): void
 export function hashMod(value: string, modulus: number): number {
   const digest = createHash('md5').update(value, 'utf8').digest();
   return Number(digest.readBigUInt64BE(8) % BigInt(modulus));
-}
-
-const nameChar = /[\p{L}\p{Nd}_]/u;
-
-/**
- * Expands `$1`, `${1}`, `$name`, `${name}` and `$$` in a template as Go's `Regexp.Expand` does (which
- * Prometheus uses): `$name` takes the longest run of letters, digits and `_`, so `$1x` means the group
- * named "1x" (empty); a malformed reference is kept as text.
- */
-export function expandTemplate(template: string, match: RegExpExecArray): string {
-  let out = '';
-  let i = 0;
-  while (i < template.length) {
-    const dollar = template.indexOf('$', i);
-    if (dollar < 0) return out + template.slice(i);
-    out += template.slice(i, dollar);
-    if (template[dollar + 1] === '$') {
-      out += '$';
-      i = dollar + 2;
-      continue;
-    }
-    const ref = readReference(template, dollar + 1);
-    if (ref === null) {
-      out += '$';
-      i = dollar + 1;
-      continue;
-    }
-    out += groupValue(match, ref.name);
-    i = ref.end;
-  }
-  return out;
-}
-
-function readReference(template: string, from: number): { name: string; end: number } | null {
-  const braced = template[from] === '{';
-  let i = braced ? from + 1 : from;
-  const start = i;
-  for (const c of template.slice(start)) {
-    if (!nameChar.test(c)) break;
-    i += c.length;
-  }
-  if (i === start) return null;
-  const name = template.slice(start, i);
-  if (!braced) return { name, end: i };
-  return template[i] === '}' ? { name, end: i + 1 } : null;
-}
-
-function groupValue(match: RegExpExecArray, name: string): string {
-  // Go reads a number only without leading zeros; "01" names a group that cannot exist.
-  if (/^(0|[1-9]\d{0,8})$/.test(name)) return match[Number(name)] ?? '';
-  return match.groups?.[name] ?? '';
 }

@@ -1,4 +1,4 @@
-import { labelsKey, METRIC_NAME_LABEL } from '../core/index.js';
+import { expandRegexpReplacement, labelsKey, METRIC_NAME_LABEL } from '../core/index.js';
 import type { Labels } from '../core/index.js';
 import { compileAnchoredRegex } from '../tsdb/index.js';
 import { unwrapParens } from './ast.js';
@@ -15,7 +15,6 @@ import { nameKeepingRangeFunctions, rangeFunctions } from './rangeFunctions.js';
 import type { Window, WindowContext } from './rangeFunctions.js';
 import { evalVectorSelector, windowBounds } from './selectors.js';
 import { rangeEval } from './stepEval.js';
-import { expandTemplate } from './template.js';
 import { stepCount } from './values.js';
 import type { EvalRange, SeriesHead, StepSeries } from './values.js';
 
@@ -189,7 +188,7 @@ function labelReplace(ctx: EvalContext, call: Call, range: EvalRange): StepSerie
   const relabeled = input.map((s) => {
     const match = compiled.regex.exec(s.head.labels[src] ?? '');
     if (match === null) return s;
-    const labels = setLabel(s.head.labels, dst, expandTemplate(replacement, match));
+    const labels = setLabel(s.head.labels, dst, expandRegexpReplacement(replacement, match));
     return { ...s, head: { labels, dropName: dst === METRIC_NAME_LABEL ? false : s.head.dropName } };
   });
   return mergeSameLabels(relabeled);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDurationTextMs, parseNumberText, unquoteString } from './literals.js';
 import { formatFloatPlain } from './mathUtil.js';
-import { expandTemplate } from './template.js';
 
 describe('PromQL literals', () => {
   it('unquote Go escapes', () => {
@@ -17,15 +16,6 @@ describe('PromQL literals', () => {
     expect(parseNumberText('1.2.3')).toBeNull();
     expect(parseDurationTextMs('1.5')).toBe(1500);
     expect(parseDurationTextMs('1d')).toBe(86_400_000);
-  });
-});
-
-describe('expandTemplate', () => {
-  const match = /^(?<host>[^:]+):(\d+)$/.exec('web-1:8080') as RegExpExecArray;
-  it('expands groups like Go regexp.Expand', () => {
-    expect(expandTemplate('$1/$2', match)).toBe('web-1/8080');
-    expect(expandTemplate('${2}x $2x $$ $host ${host}', match)).toBe('8080x  $ web-1 web-1');
-    expect(expandTemplate('$9 $ end', match)).toBe(' $ end');
   });
 });
 

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { parseDuration } from '../core/index.js';
+import { expandRegexpReplacement, parseDuration } from '../core/index.js';
 import { formatGoFloat, formatGoValue, goSprint } from './templateFormat.js';
 import { GoTime, goTypeName, type GoValue } from './templateValues.js';
 
@@ -71,18 +71,6 @@ export function compileGoRegexp(pattern: string, extraFlags = ''): RegExp {
   }
 }
 
-function expandReplacement(template: string, m: RegExpExecArray): string {
-  return template.replace(
-    /\$(?:\{(\w+)\}|(\w+)|(\$))/g,
-    (_all, braced?: string, bare?: string, dollar?: string) => {
-      if (dollar !== undefined) return '$';
-      const name = braced ?? bare ?? '';
-      if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
-      return m.groups?.[name] ?? '';
-    },
-  );
-}
-
 /** Go's Regexp.ReplaceAllString: `$1`, `${name}` and `$$` in repl; empty matches right after a match are skipped. */
 export function replaceAllGo(pattern: string, repl: string, text: string): string {
   const re = compileGoRegexp(pattern, 'g');
@@ -100,7 +88,7 @@ export function replaceAllGo(pattern: string, repl: string, text: string): strin
       pos = start + 1;
       continue;
     }
-    out += text.slice(last, start) + expandReplacement(repl, m);
+    out += text.slice(last, start) + expandRegexpReplacement(repl, m);
     last = end;
     prevEnd = end;
     pos = start === end ? end + 1 : end;

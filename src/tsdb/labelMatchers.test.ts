@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareLabelSets, compileAnchoredRegex, compileMatcher } from './labelMatchers.js';
-import { translateRe2 } from './re2.js';
+import { translateRe2 } from '../core/index.js';
 
 const matches = (pattern: string, value: string): boolean => {
   const r = compileAnchoredRegex(pattern);

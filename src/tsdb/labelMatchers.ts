@@ -1,6 +1,6 @@
 import { compareStrings, InputError, sortedLabelNames } from '../core/index.js';
 import type { Labels } from '../core/index.js';
-import { translateRe2 } from './re2.js';
+import { translateRe2 } from '../core/index.js';
 import type { LabelMatcher } from './SeriesReader.js';
 
 /** A matcher ready to test label values; regular expressions are compiled once. */
