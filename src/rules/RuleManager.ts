@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMessage, type AlertInstance, type Labels, type SampleAppender } from '../core/index.js';
@@ -170,6 +171,8 @@ export class RuleManager {
         error = errorMessage(thrown);
       }
       this.health.record(state, error, at, performance.now() - ruleStarted);
+      // Let scrapes, writes and API requests in between rules: a large group must not stall the process.
+      await yieldToEventLoop();
     }
     this.metrics.lastDuration.set({ group: group.name }, (performance.now() - started) / 1000);
     await this.restored.evaluated(group, this.groups, (alert) => this.publisher.drop(alert, at));

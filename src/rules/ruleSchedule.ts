@@ -12,8 +12,10 @@ export interface ScheduledWork {
 }
 
 /**
- * Runs each group on its interval. Ticks stay on a fixed grid from the first one, so evaluation does not drift;
- * overruns skip ticks and count them.
+ * Runs each group on its interval. Each group's ticks sit on a fixed grid, offset within the interval by a hash
+ * of the group's file and name (as Prometheus does), so groups spread over the interval instead of all
+ * evaluating at once, and a group keeps its phase across restarts; evaluation does not drift, and overruns
+ * skip ticks and count them.
  */
 export class RuleScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -51,8 +53,9 @@ export class RuleScheduler {
 
   private scheduleAll(groups: readonly RuleGroupSpec[]): void {
     this.generation += 1;
+    const now = this.now();
     for (const group of groups.filter((g) => g.broken === undefined))
-      this.schedule(group, this.now(), this.generation);
+      this.schedule(group, firstTick(group, now), this.generation);
   }
 
   private schedule(group: RuleGroupSpec, tick: number, generation: number): void {
@@ -96,4 +99,26 @@ export class RuleScheduler {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
+}
+
+/** The group's first tick at or after `now`: the next time that is its offset modulo its interval. */
+export function firstTick(group: RuleGroupSpec, now: number): number {
+  const interval = group.intervalMs;
+  const offset = fnv1a(groupKey(group)) % interval;
+  return now + ((((offset - now) % interval) + interval) % interval);
+}
+
+/** FNV-1a with a final avalanche (MurmurHash3's fmix32), so names that differ in one character spread well. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
 }
