@@ -61,7 +61,8 @@ export interface BenchResult {
   readonly error?: string;
 }
 
-function envNumber(name: string, fallback: number, min: number): number {
+/** A number from the environment variable `name`; a bad value stops the run naming the variable. */
+export function envNumber(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);

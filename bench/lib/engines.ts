@@ -43,6 +43,13 @@ export interface ScrapeSetup {
   readonly targets: readonly string[];
   /** Scrape interval in seconds. */
   readonly intervalSeconds: number;
+  /**
+   * Top-level YAML appended to this engine's config file, e.g. `rule_files:` and `alerting:` for Prometheus
+   * or `rules:` and `notify:` for swas; it must not repeat a key the harness writes.
+   */
+  readonly extraYaml?: string;
+  /** How long to wait for `/-/ready`; a loaded machine may need more than the default. @default 60000 */
+  readonly readyTimeoutMs?: number;
 }
 
 const quoted = (targets: readonly string[]) => targets.map((t) => `'${t}'`).join(', ');
@@ -65,7 +72,7 @@ scrape_configs:
     metrics_path: /metrics/prometheus
     static_configs:
       - targets: [${quoted(setup.targets)}]
-`,
+${setup.extraYaml ?? ''}`,
   );
   const args = [
     `--config.file=${config}`,
@@ -79,7 +86,7 @@ scrape_configs:
   const child = spawnLogged(PROMETHEUS_BIN, args, logFile);
   const url = `http://127.0.0.1:${setup.port}`;
   try {
-    await waitHttpOk(`${url}/-/ready`, child, 'prometheus', logFile);
+    await waitHttpOk(`${url}/-/ready`, child, 'prometheus', logFile, setup.readyTimeoutMs);
   } catch (error) {
     await stopChild(child);
     throw error;
@@ -107,7 +114,7 @@ scrape_configs:
     metrics_path: /metrics/swas
     static_configs:
       - targets: [${quoted(setup.targets)}]
-`,
+${setup.extraYaml ?? ''}`,
   );
   const tokenArgs = ['token', 'create', '--role', 'viewer', '--name', 'bench', '--config', config, '--json'];
   const created = spawnSync(process.execPath, ['--import', TSX_IMPORT, SWAS_CLI, ...tokenArgs], {
@@ -127,7 +134,7 @@ scrape_configs:
   );
   const url = `http://127.0.0.1:${setup.port}`;
   try {
-    await waitHttpOk(`${url}/-/ready`, child, 'swas', logFile);
+    await waitHttpOk(`${url}/-/ready`, child, 'swas', logFile, setup.readyTimeoutMs);
   } catch (error) {
     await stopChild(child);
     throw error;

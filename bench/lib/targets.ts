@@ -39,6 +39,11 @@ export interface TargetFleet {
   stop(): Promise<void>;
 }
 
+/** The `path` label of a target's `index`-th path; every endpoint has the same paths, so rules can name them. */
+export function pathName(index: number): string {
+  return index % 4 === 3 ? `/static/asset${index}` : `/api/v${(index % 3) + 1}/resource${index}`;
+}
+
 /** A small fast PRNG (xorshift32) so the values are reproducible run to run. */
 function prng(seed: number): () => number {
   let x = seed >>> 0 || 1;
@@ -66,7 +71,7 @@ class SyntheticTarget {
   constructor(index: number, paths: number) {
     this.random = prng(index * 7919 + 17);
     for (let p = 0; p < paths; p++) {
-      const path = p % 4 === 3 ? `/static/asset${p}` : `/api/v${(p % 3) + 1}/resource${p}`;
+      const path = pathName(p);
       for (const method of METHODS)
         for (const status of STATUSES)
           this.counters.push(
