@@ -245,7 +245,7 @@ ${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
     expect((await lb.getMember('web', 'm1')).admin).toBe('ready');
   });
 
-  it('fails the run with the command output when a service command fails, and asks to escalate', async () => {
+  it('fails the run with the command output when a service command fails, undoes the drain and asks to escalate', async () => {
     const started = await executor().start(repair, {
       labels: { alertname: 'Down', pool: 'web', member: 'm2' },
       incidentId: null,
@@ -255,12 +255,13 @@ ${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
     const run = await finished(started.run.id);
     expect(run.status).toBe('failed');
     expect(run.error).toBe(
-      'step 2 (service.restart m2) failed: restart of m2 failed: /bin/sh -c echo disk full >&2; exit 3 exited with code 3',
+      'step 2 (service.restart m2) failed: restart of m2 failed: /bin/sh -c echo disk full >&2; exit 3 exited with code 3; undone (2 undo steps succeeded)',
     );
     const { steps } = (await store.runs.get(run.id)) ?? { steps: [] };
     expect(steps[1]?.result).toMatchObject({ output: 'disk full\n' });
-    expect(steps.slice(2).map((s) => s.status)).toEqual(['pending', 'pending']);
+    expect(steps.slice(2, 4).map((s) => s.status)).toEqual(['pending', 'pending']);
     expect(events.find((e) => e.type === 'run.finished')).toMatchObject({ escalate: true });
-    expect((await lb.getMember('web', 'm2')).admin).toBe('drain');
+    // The derived undo put the member back where the run found it.
+    expect((await lb.getMember('web', 'm2')).admin).toBe('ready');
   });
 });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { callApi, withApiOptions, type ApiOptions } from './apiClient.js';
 import { printRows } from './common.js';
 
-/** `swas runbook list|runs`, through the API. */
+/** `swas runbook list|runs|approve`, through the API. */
 export function registerRunbook(program: Command): void {
   const runbook = program.command('runbook').description('runbooks and their runs');
 
@@ -42,6 +42,30 @@ export function registerRunbook(program: Command): void {
         runs.map((r) => ({ ...r, target: Object.values(r.target).join('/') })),
         ['id', 'runbook', 'status', 'target', 'incidentId', 'error'],
         options.json === true,
+      );
+    });
+
+  withApiOptions(
+    runbook
+      .command('approve')
+      .description('approve (or --reject) the approve step a run is waiting at')
+      .argument('<run>', 'run id (see `swas runbook runs`)'),
+  )
+    .option('--reject', 'reject instead: the step fails and the run stops')
+    .option('--comment <text>', 'why; kept in the audit log and the run')
+    .action(async (run: string, options: ApiOptions & { reject?: boolean; comment?: string }) => {
+      const answer = await callApi<{ run: string; step: number; name: string; decision: string; by: string }>(
+        options,
+        'POST',
+        `/api/v1/runs/${encodeURIComponent(run)}/approve`,
+        {
+          decision: options.reject === true ? 'rejected' : 'approved',
+          ...(options.comment === undefined ? {} : { comment: options.comment }),
+        },
+      );
+      if (options.json === true) return void process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+      process.stdout.write(
+        `run ${answer.run} step ${answer.step + 1} (${answer.name}): ${answer.decision} by ${answer.by}\n`,
       );
     });
 }

@@ -166,6 +166,51 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('checks undo steps and the newer step kinds at load, not at 3 a.m.', async () => {
+    const runbook = `${goodRunbook}  - action: verify
+    timeout: 1m
+    with: { expr: 'broken(', for: 30s }
+  - action: run
+    with: { command: flush, args: { nope: x } }
+  - action: run
+    with: { command: purge-cache }
+  - action: host.reboot
+    with: { host: db-9, up: 'up == 1' }
+undo:
+  - action: lb.ready
+    with: { pool: api }
+`;
+    const dir = await project({
+      'swas.yaml': `${goodConfig}commands:\n  flush:\n    argv: [/bin/echo, '{zone}']\n    args: [zone]\n`,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': runbook,
+    });
+    let issues: string[] = [];
+    try {
+      await loadConfig(join(dir, 'swas.yaml'), {
+        env: {},
+        checkExpression: (e) => (e.includes('broken(') ? { message: 'unclosed parenthesis' } : null),
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues = error.issues.map(formatConfigIssue).map((i) => i.replace(`${dir}/`, ''));
+    }
+    expect(issues).toEqual([
+      expect.stringMatching(/^runbooks\/r.yml:\d+:\d+: steps\[4\].with.expr: unclosed parenthesis$/),
+      expect.stringMatching(
+        /steps\[5\].with.args.nope: command "flush" declares no arg "nope" \(it declares: zone\)$/,
+      ),
+      expect.stringMatching(/steps\[5\].with.args: command "flush" needs a value for its arg "zone"$/),
+      expect.stringMatching(
+        /steps\[6\].with.command: command "purge-cache" is not declared under commands: in swas.yaml \(known: flush\)$/,
+      ),
+      expect.stringMatching(/steps\[7\].with.host: host "db-9" is not declared under hosts: in swas.yaml$/),
+      expect.stringMatching(
+        /^runbooks\/r.yml:\d+:\d+: undo\[0\].with.pool: pool "api" is not served by any load balancer/,
+      ),
+    ]);
+  });
+
   it('loads a group with bad PromQL as broken, naming file:line, group and rule; other groups load', async () => {
     const dir = await project({
       'swas.yaml': goodConfig,

@@ -160,11 +160,19 @@ function checkRunbook(
     if (problem !== null) issues.push(issueAt(source, ['target', key], `target.${key}`, problem));
   }
   const pools = new Set(config.load_balancers.flatMap((lb) => lb.pools));
-  runbook.steps.forEach((step, i) => {
-    const at = (field: string, message: string) =>
-      issues.push(issueAt(source, ['steps', i, ...field.split('.')], `steps[${i}].${field}`, message));
+  const checkSteps = (section: 'steps' | 'undo', steps: readonly RunbookConfig['steps'][number][]) =>
+    steps.forEach((step, i) => {
+      const at = (field: string, message: string) =>
+        issues.push(issueAt(source, [section, i, ...field.split('.')], `${section}[${i}].${field}`, message));
+      checkStep(step, at);
+    });
+  const promql = (expr: string) => check(expr.replace(/\{\{[^}]*\}\}/g, 'x'));
+  const checkStep = (
+    step: RunbookConfig['steps'][number],
+    at: (field: string, message: string) => void,
+  ): void => {
     for (const [key, value] of Object.entries(step.with)) {
-      if (typeof value === 'string' && key !== 'expr') {
+      if (typeof value === 'string' && key !== 'expr' && key !== 'up') {
         const problem = checkTemplate(value);
         if (problem !== null) at(`with.${key}`, problem);
       }
@@ -195,11 +203,41 @@ function checkRunbook(
       if (!anyDeclares)
         at('action', `${step.action} needs a "${verb}" command, but no service in swas.yaml declares one`);
     }
-    if (step.action === 'wait.until') {
-      const problem = check(step.with.expr.replace(/\{\{[^}]*\}\}/g, 'x'));
+    if (step.action === 'wait.until' || step.action === 'verify') {
+      const problem = promql(step.with.expr);
       if (problem !== null) at('with.expr', problem.message);
     }
-  });
+    if (step.action === 'host.reboot') {
+      const problem = promql(step.with.up);
+      if (problem !== null) at('with.up', problem.message);
+      const host = step.with.host;
+      if (!host.includes('{{') && !Object.hasOwn(config.hosts, host))
+        at('with.host', `host "${host}" is not declared under hosts: in swas.yaml`);
+    }
+    if (step.action === 'run') {
+      const command = Object.hasOwn(config.commands, step.with.command)
+        ? config.commands[step.with.command]
+        : undefined;
+      if (command === undefined)
+        at(
+          'with.command',
+          `command "${step.with.command}" is not declared under commands: in swas.yaml (known: ${Object.keys(config.commands).join(', ') || 'none'})`,
+        );
+      else {
+        for (const arg of Object.keys(step.with.args))
+          if (!command.args.includes(arg))
+            at(
+              `with.args.${arg}`,
+              `command "${step.with.command}" declares no arg "${arg}" (it declares: ${command.args.join(', ') || 'none'})`,
+            );
+        for (const arg of command.args)
+          if (!Object.hasOwn(step.with.args, arg))
+            at('with.args', `command "${step.with.command}" needs a value for its arg "${arg}"`);
+      }
+    }
+  };
+  checkSteps('steps', runbook.steps);
+  if (runbook.undo !== undefined && runbook.undo !== null) checkSteps('undo', runbook.undo);
 }
 
 function checkCrossReferences(

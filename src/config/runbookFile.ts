@@ -65,6 +65,108 @@ const steps = {
       interval: duration({ min: 100 }).prefault('1s'),
     }),
   }),
+  verify: z
+    .strictObject({
+      action: z.literal('verify'),
+      name: z.string().optional(),
+      timeout: duration({ min: 100 }).prefault('5m'),
+      with: z.strictObject({
+        expr: z.string().min(1).describe('PromQL; holds when it returns at least one sample'),
+        for: duration({ min: 0 }).describe('how long the condition must hold without a break (required)'),
+        interval: duration({ min: 100 }).prefault('1s').describe('how often the condition is evaluated'),
+      }),
+    })
+    .refine((s) => s.timeout >= s.with.for, {
+      path: ['timeout'],
+      message: 'must be at least with.for, or the condition can never hold long enough',
+    }),
+  http: z.strictObject({
+    action: z.literal('http'),
+    name: z.string().optional(),
+    timeout: duration({ min: 100 }).prefault('10s'),
+    with: z.strictObject({
+      method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+      url: template
+        .refine((u) => u.includes('{{') || /^https?:\/\//.test(u), {
+          message: 'must start with http:// or https://',
+        })
+        .describe('templated; http and https only'),
+      headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).default({}),
+      headers_from_env: z
+        .record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+        .default({})
+        .describe("header values read from swas's environment at call time (keeps secrets out of runbooks)"),
+      body: z.string().optional().describe('templated request body'),
+      expect_status: z
+        .array(
+          z.union([
+            z.number().int().min(100).max(599),
+            z
+              .string()
+              .regex(/^([1-5]xx|[1-5]\d\d-[1-5]\d\d)$/, { message: 'use 2xx or a range like 200-299' }),
+          ]),
+        )
+        .min(1)
+        .default(['2xx']),
+      body_contains: z.string().min(1).optional().describe('text the response body must contain'),
+    }),
+  }),
+  notify: z.strictObject({
+    action: z.literal('notify'),
+    name: z.string().optional(),
+    timeout: duration({ min: 100 }).prefault('30s'),
+    with: z.strictObject({ message: template.describe('templated text for the notification channels') }),
+  }),
+  page: z.strictObject({
+    action: z.literal('page'),
+    name: z.string().optional(),
+    timeout: duration({ min: 100 }).prefault('30s'),
+    with: z.strictObject({
+      message: template.describe('why a human is needed'),
+      then: z
+        .enum(['continue', 'stop'])
+        .default('stop')
+        .describe('after paging: go on with the run, or end it failed'),
+    }),
+  }),
+  approve: z.strictObject({
+    action: z.literal('approve'),
+    name: z.string().optional(),
+    timeout: duration({ min: 1000 }).prefault('30m').describe('how long to wait for a human'),
+    with: z
+      .strictObject({
+        prompt: template.default('approve this run to continue').describe('what the approver is asked'),
+        on_timeout: z.enum(['fail', 'continue']).default('fail'),
+      })
+      .prefault({}),
+  }),
+  run: z.strictObject({
+    action: z.literal('run'),
+    name: z.string().optional(),
+    timeout: duration({ min: 100 }).prefault('5m'),
+    with: z.strictObject({
+      command: name.describe('a command from swas.yaml `commands:`'),
+      args: z
+        .record(z.string(), template)
+        .default({})
+        .describe('values for the placeholders the command declares'),
+    }),
+  }),
+  'host.reboot': z.strictObject({
+    action: z.literal('host.reboot'),
+    name: z.string().optional(),
+    timeout: duration({ min: 1000 })
+      .prefault('10m')
+      .describe('for the reboot command and the host to come back'),
+    with: z.strictObject({
+      host: template.describe('a host from swas.yaml `hosts:`'),
+      up: z
+        .string()
+        .min(1)
+        .describe('PromQL that holds when the host is back, e.g. up{instance="web-1:9100"} == 1'),
+      expect_down: z.boolean().default(true).describe('see `up` fail once before accepting it as back'),
+    }),
+  }),
 };
 
 function serviceStep<A extends string>(action: A) {
@@ -108,6 +210,13 @@ export const runbookSchema = z.strictObject({
     .default({})
     .describe('target fields from alert labels, e.g. member: "{{ $labels.member }}"'),
   steps: z.array(step).min(1, { message: 'a runbook needs at least one step' }),
+  undo: z
+    .array(step)
+    .min(1, { message: 'undo needs at least one step; leave it out to let swas derive the undo' })
+    .optional()
+    .describe(
+      'steps that put things back when the run fails or cannot resume; without it swas restores every member the run touched',
+    ),
   on_failure: z
     .enum(['escalate', 'leave'])
     .default('escalate')

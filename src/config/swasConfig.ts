@@ -208,6 +208,49 @@ const service = z.strictObject({
   timeout: duration({ min: 100 }).prefault('1m').describe('how long one command may run before it is killed'),
 });
 
+// `{name}` placeholders in an allow-listed argv; only these positions take values from a runbook.
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+const allowedCommand = z
+  .strictObject({
+    argv: commandArgv.describe('argv to run (no shell); `{name}` marks where a declared arg goes'),
+    args: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'use letters, digits and _ only' }))
+      .default([])
+      .describe('placeholders a runbook may fill; values are checked (no leading -, no spaces)'),
+    timeout: duration({ min: 100 })
+      .prefault('1m')
+      .describe('how long the command may run before it is killed'),
+  })
+  .superRefine((command, ctx) => {
+    if (command.argv[0]?.match(PLACEHOLDER))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['argv', 0],
+        message: 'the program itself cannot be a placeholder',
+      });
+    const used = new Set(command.argv.flatMap((a) => [...a.matchAll(PLACEHOLDER)].map((m) => m[1])));
+    for (const arg of command.args)
+      if (!used.has(arg))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['args'],
+          message: `arg "${arg}" is not used as {${arg}} in argv`,
+        });
+    for (const placeholder of used)
+      if (placeholder !== undefined && !command.args.includes(placeholder))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['argv'],
+          message: `{${placeholder}} is not declared; add "${placeholder}" to args`,
+        });
+  });
+
+const hostCommands = z.strictObject({
+  reboot: commandArgv.describe('argv that reboots the host (no shell), e.g. [ssh, web-1, sudo, reboot]'),
+  timeout: duration({ min: 100 }).prefault('1m').describe('how long the reboot command may run'),
+});
+
 // One matcher string as Alertmanager writes it (`severity="critical"`, `alertname=~"Host.*"`).
 const matcherText = z.string().superRefine((text, ctx) => {
   const parsed = parseMatchers(text);
@@ -413,6 +456,11 @@ export const swasConfigSchema = z.strictObject({
   runbooks: z
     .strictObject({
       files: z.array(z.string()).default([]).describe('runbook files or globs, relative to this file'),
+      reconcile_interval: duration({ min: 1000 })
+        .prefault('30s')
+        .describe(
+          'how often swas compares load-balancer members with what its runs hold, re-applies lost state and reports drift',
+        ),
     })
     .prefault({}),
   incidents: z
@@ -446,6 +494,14 @@ export const swasConfigSchema = z.strictObject({
     )
     .default([]),
   services: z.record(name, service).default({}).describe('how to restart, start and stop services by name'),
+  commands: z
+    .record(name, allowedCommand)
+    .default({})
+    .describe('the only commands a runbook `run` step may execute, by name (argv, no shell)'),
+  hosts: z
+    .record(name, hostCommands)
+    .default({})
+    .describe('how to reboot hosts by name (`host.reboot` steps)'),
   notify: z
     .strictObject({
       webhooks: z.array(webhook).default([]),

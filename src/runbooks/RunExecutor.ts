@@ -2,8 +2,18 @@ import type { Logger } from 'pino';
 import type { RunbookConfig } from '../config/index.js';
 import { errorMessage, type Labels } from '../core/index.js';
 import type { Run, RunRepository, RunStep, RunWithSteps } from '../store/index.js';
-import { planRun, runbookMatches, type PlannedStep } from './planRun.js';
+import { deriveUndo, planRun, runbookMatches, type PlannedStep } from './planRun.js';
 import type { StepServices } from './ports.js';
+import {
+  captureMemberBefore,
+  describeTarget,
+  isUndoStep,
+  PHASE_PARAM,
+  RESUMABLE_ACTION,
+  targetKey,
+  TIMEOUT_PARAM,
+  toNewStep,
+} from './runSteps.js';
 import { STEP_HANDLERS, type StepOutcome } from './steps/index.js';
 
 /** What the executor tells the rest of swas as a run progresses. */
@@ -15,7 +25,13 @@ export type RunEvent =
       readonly step: RunStep;
       readonly total: number;
     }
-  | { readonly type: 'run.finished'; readonly run: Run; readonly escalate: boolean };
+  | {
+      readonly type: 'run.finished';
+      readonly run: Run;
+      readonly escalate: boolean;
+      /** 'done' when the run's undo path put everything back, 'failed' when some undo step failed. */
+      readonly undo: 'none' | 'done' | 'failed';
+    };
 
 /** The outcome of asking for a run. */
 export type StartResult =
@@ -35,17 +51,27 @@ export interface RunExecutorOptions {
 }
 
 class ShutdownSignal extends Error {}
+class CancelSignal extends Error {}
 class StepTimeout extends Error {}
-const TIMEOUT_PARAM = 'timeout_ms';
+type ForwardOutcome =
+  { readonly kind: 'done' | 'parked' } | { readonly kind: 'failed'; readonly reason: string };
 
 /**
  * Executes runbook runs durably: every run and step is written before and after it acts, so a restart
  * resumes unfinished runs at the first step that did not succeed (steps are idempotent or check first).
+ * A run that fails, is cancelled or cannot resume runs its undo path (persisted and resumable too), then
+ * asks to escalate. A running run with an `error` is in its undo path.
  */
 export class RunExecutor {
   private runbooks = new Map<string, RunbookConfig>();
-  private readonly active = new Map<string, { promise: Promise<void>; abort: AbortController }>();
+  private readonly active = new Map<
+    string,
+    { promise: Promise<void>; abort: AbortController; cancel: AbortController }
+  >();
   private readonly claimedTargets = new Set<string>();
+  // Reconciliation and load-balancer steps of the same run exclude each other (see holdRun).
+  private readonly holds = new Map<string, Promise<unknown>>();
+  private readonly actingOnLb = new Set<string>();
   private state: ExecutorLifecycle = 'running';
 
   private constructor(private readonly options: RunExecutorOptions) {}
@@ -97,11 +123,7 @@ export class RunExecutor {
           trigger: request.trigger,
           createdAt: this.options.services.now(),
         },
-        plan.steps.map((s) => ({
-          name: s.name,
-          action: s.action,
-          params: { ...s.params, [TIMEOUT_PARAM]: s.timeoutMs },
-        })),
+        [...plan.steps.map((s) => toNewStep(s)), ...(plan.undo ?? []).map((s) => toNewStep(s, 'undo'))],
       );
       this.launch(created, 'run.started');
       return { started: true, run: created.run };
@@ -135,6 +157,33 @@ export class RunExecutor {
     this.state = 'stopped';
   }
 
+  /** Cancels a run: its forward steps stop and its undo path runs. False when the run is not active here. */
+  cancel(runId: string, by: string): boolean {
+    const active = this.active.get(runId);
+    if (active === undefined) return false;
+    active.cancel.abort(new CancelSignal(`cancelled by ${by}`));
+    return true;
+  }
+
+  /**
+   * Runs `fn` while no step of the run is acting on the load balancer, and keeps the run's next
+   * load-balancer step waiting until `fn` is done, so reconciliation never races a step. Returns null
+   * (without calling `fn`) when a load-balancer step is acting now or the run is not active here.
+   */
+  async holdRun<T>(runId: string, fn: () => Promise<T>): Promise<{ value: T } | null> {
+    if (!this.active.has(runId) || this.actingOnLb.has(runId) || this.holds.has(runId)) return null;
+    const pending = fn();
+    this.holds.set(
+      runId,
+      pending.catch(() => undefined),
+    );
+    try {
+      return { value: await pending };
+    } finally {
+      this.holds.delete(runId);
+    }
+  }
+
   /** Runs being executed now. */
   activeRunIds(): string[] {
     return [...this.active.keys()];
@@ -147,7 +196,8 @@ export class RunExecutor {
 
   private launch(full: RunWithSteps, event: 'run.started' | 'run.resumed'): void {
     const abort = new AbortController();
-    const promise = this.execute(full, event, abort.signal)
+    const cancel = new AbortController();
+    const promise = this.execute(full, event, abort.signal, cancel.signal)
       .catch((error: unknown) =>
         this.options.logger.error({ err: error, run: full.run.id }, 'run execution failed unexpectedly'),
       )
@@ -155,13 +205,14 @@ export class RunExecutor {
         this.active.delete(full.run.id);
         this.claimedTargets.delete(targetKey(full.run.target));
       });
-    this.active.set(full.run.id, { promise, abort });
+    this.active.set(full.run.id, { promise, abort, cancel });
   }
 
   private async execute(
     full: RunWithSteps,
     event: 'run.started' | 'run.resumed',
     shutdown: AbortSignal,
+    cancel: AbortSignal,
   ): Promise<void> {
     const { runs, services } = this.options;
     let run =
@@ -170,37 +221,149 @@ export class RunExecutor {
         startedAt: full.run.startedAt ?? services.now(),
       })) ?? full.run;
     await this.tell({ type: event, run });
-    const first = full.steps.findIndex((s) => s.status !== 'succeeded' && s.status !== 'skipped');
-    for (let index = first === -1 ? full.steps.length : first; index < full.steps.length; index++) {
-      if (this.state !== 'running') return this.park(run);
-      const planned = full.steps[index];
-      if (planned === undefined) break;
-      run = (await runs.update(run.id, { currentStep: index })) ?? run;
-      const started =
-        (await runs.updateStep(run.id, index, {
-          status: 'running',
-          startedAt: services.now(),
-          endedAt: null,
-          error: null,
-        })) ?? planned;
-      await this.tell({ type: 'step.started', run, step: started, total: full.steps.length });
-      const outcome = await this.runStep(run, planned, shutdown);
-      if (outcome === 'interrupted') {
-        await runs.updateStep(run.id, index, { status: 'pending', startedAt: null });
-        return this.park(run);
-      }
-      const finished =
-        (await runs.updateStep(run.id, index, {
-          status: outcome.ok ? 'succeeded' : 'failed',
-          endedAt: services.now(),
-          result: { ...(outcome.result ?? {}), ...(outcome.ok ? { message: outcome.message } : {}) },
-          error: outcome.ok ? null : outcome.error,
-        })) ?? planned;
-      await this.tell({ type: 'step.finished', run, step: finished, total: full.steps.length });
-      if (!outcome.ok)
-        return this.finish(run, 'failed', `step ${index + 1} (${planned.name}) failed: ${outcome.error}`);
+    if (run.error !== null) return this.undo(run, run.error, 'failed', shutdown);
+    const outcome = await this.runForward(run, full.steps, AbortSignal.any([shutdown, cancel]));
+    if (outcome.kind === 'done') return this.finish(run, 'succeeded', null, 'none');
+    if (outcome.kind === 'parked' && !cancel.aborted) return this.park(run);
+    const reason = outcome.kind === 'failed' ? outcome.reason : errorMessage(cancel.reason);
+    // Persist the decision before undoing anything: a crash from here on resumes the undo path.
+    run = (await runs.update(run.id, { error: reason })) ?? run;
+    return this.undo(run, reason, cancel.aborted ? 'cancelled' : 'failed', shutdown);
+  }
+
+  // The forward steps, from the first that did not succeed.
+  private async runForward(
+    initial: Run,
+    steps: readonly RunStep[],
+    shutdown: AbortSignal,
+  ): Promise<ForwardOutcome> {
+    const forward = steps.filter((s) => !isUndoStep(s));
+    const first = forward.findIndex((s) => s.status !== 'succeeded' && s.status !== 'skipped');
+    if (first === -1) return { kind: 'done' };
+    const interrupted = forward[first];
+    if (interrupted?.status === 'running' && !RESUMABLE_ACTION.test(interrupted.action))
+      return {
+        kind: 'failed',
+        reason: `step ${first + 1} (${interrupted.name}) was interrupted by a restart and ${interrupted.action} is not safe to repeat`,
+      };
+    let run = initial;
+    for (const planned of forward.slice(first)) {
+      if (this.state !== 'running' || shutdown.aborted) return { kind: 'parked' };
+      run = (await this.options.runs.update(run.id, { currentStep: planned.index })) ?? run;
+      const finished = await this.runOne(run, planned, forward.length, shutdown);
+      if (finished === 'interrupted') return { kind: 'parked' };
+      if (finished.status !== 'succeeded')
+        return {
+          kind: 'failed',
+          reason: `step ${planned.index + 1} (${planned.name}) failed: ${finished.error ?? 'failed'}`,
+        };
     }
-    return this.finish(run, 'succeeded', null);
+    return { kind: 'done' };
+  }
+
+  // Runs one persisted step: marks it running (with the member state before it acts), runs it, records it.
+  private async runOne(
+    run: Run,
+    planned: RunStep,
+    total: number,
+    shutdown: AbortSignal,
+  ): Promise<RunStep | 'interrupted'> {
+    const onLb = planned.action.startsWith('lb.');
+    if (onLb) {
+      for (let hold = this.holds.get(run.id); hold !== undefined; hold = this.holds.get(run.id)) await hold;
+      this.actingOnLb.add(run.id);
+    }
+    try {
+      return await this.runOneStep(run, planned, total, shutdown);
+    } finally {
+      if (onLb) this.actingOnLb.delete(run.id);
+    }
+  }
+
+  private async runOneStep(
+    run: Run,
+    planned: RunStep,
+    total: number,
+    shutdown: AbortSignal,
+  ): Promise<RunStep | 'interrupted'> {
+    const { runs, services } = this.options;
+    const captured = await captureMemberBefore(this.options.services.lbs, planned);
+    const started =
+      (await runs.updateStep(run.id, planned.index, {
+        status: 'running',
+        startedAt: services.now(),
+        endedAt: null,
+        error: null,
+        result: captured.ok ? captured.result : planned.result,
+      })) ?? planned;
+    await this.tell({ type: 'step.started', run, step: started, total });
+    const outcome = captured.ok ? await this.runStep(run, planned, shutdown) : captured;
+    if (outcome === 'interrupted') {
+      await runs.updateStep(run.id, planned.index, { status: 'pending', startedAt: null });
+      return 'interrupted';
+    }
+    const finished =
+      (await runs.updateStep(run.id, planned.index, {
+        status: outcome.ok ? 'succeeded' : 'failed',
+        endedAt: services.now(),
+        result: {
+          ...(outcome.result ?? {}),
+          ...(outcome.ok ? { message: outcome.message } : {}),
+          ...(started.result?.memberBefore === undefined
+            ? {}
+            : { memberBefore: started.result.memberBefore }),
+        },
+        error: outcome.ok ? null : outcome.error,
+      })) ?? planned;
+    await this.tell({ type: 'step.finished', run, step: finished, total });
+    return finished;
+  }
+
+  /**
+   * The undo path: the runbook's `undo:` steps, or the derived restore of every member the run touched.
+   * Every undo step runs even when one fails, so one stuck member does not keep the others out of rotation.
+   */
+  private async undo(
+    initial: Run,
+    reason: string,
+    status: 'failed' | 'cancelled',
+    shutdown: AbortSignal,
+  ): Promise<void> {
+    const { runs } = this.options;
+    let full = await runs.get(initial.id);
+    if (full === null) return;
+    if (!full.steps.some(isUndoStep)) {
+      const derived = deriveUndo(full.steps);
+      if (derived.length > 0) {
+        await runs.appendSteps(
+          initial.id,
+          derived.map((s) => toNewStep(s, 'undo')),
+        );
+        full = (await runs.get(initial.id)) ?? full;
+      }
+    }
+    const undo = full.steps.filter(isUndoStep);
+    let run = full.run;
+    const failed: string[] = [];
+    for (const step of undo) {
+      if (step.status === 'succeeded' || step.status === 'skipped') continue;
+      if (step.status === 'failed') {
+        failed.push(`${step.name}: ${step.error ?? 'failed'}`);
+        continue;
+      }
+      if (this.state !== 'running' || shutdown.aborted) return this.park(run);
+      run = (await runs.update(run.id, { currentStep: step.index })) ?? run;
+      const finished = await this.runOne(run, step, full.steps.length, shutdown);
+      if (finished === 'interrupted') return this.park(run);
+      if (finished.status !== 'succeeded') failed.push(`${step.name}: ${finished.error ?? 'failed'}`);
+    }
+    const summary =
+      undo.length === 0
+        ? 'nothing to undo'
+        : failed.length === 0
+          ? `undone (${undo.length} undo steps succeeded)`
+          : `undo failed: ${failed.join('; ')}`;
+    return this.finish(run, status, `${reason}; ${summary}`, failed.length === 0 ? 'done' : 'failed');
   }
 
   private async runStep(
@@ -220,7 +383,7 @@ export class RunExecutor {
     );
     const signal = AbortSignal.any([shutdown, hardStop.signal]);
     try {
-      const { [TIMEOUT_PARAM]: _timeoutMs, ...params } = step.params;
+      const { [TIMEOUT_PARAM]: _timeoutMs, [PHASE_PARAM]: _phase, ...params } = step.params;
       return await handler(
         {
           ...this.options.services,
@@ -246,13 +409,20 @@ export class RunExecutor {
     await this.tell({ type: 'run.parked', run: parked });
   }
 
-  private async finish(run: Run, status: 'succeeded' | 'failed', error: string | null): Promise<void> {
+  private async finish(
+    run: Run,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    error: string | null,
+    undo: 'none' | 'done' | 'failed',
+  ): Promise<void> {
     const done =
       (await this.options.runs.update(run.id, { status, error, finishedAt: this.options.services.now() })) ??
       run;
+    // A failed undo always escalates: a member may be out of rotation with no run that owns it.
     const escalate =
-      status === 'failed' && (this.runbooks.get(run.runbook)?.on_failure ?? 'escalate') === 'escalate';
-    await this.tell({ type: 'run.finished', run: done, escalate });
+      undo === 'failed' ||
+      (status === 'failed' && (this.runbooks.get(run.runbook)?.on_failure ?? 'escalate') === 'escalate');
+    await this.tell({ type: 'run.finished', run: done, escalate, undo });
   }
 
   private async tell(event: RunEvent): Promise<void> {
@@ -262,15 +432,4 @@ export class RunExecutor {
       this.options.logger.error({ err: error, event: event.type }, 'recording a run event failed');
     }
   }
-}
-
-function targetKey(target: Readonly<Record<string, string>>): string {
-  return JSON.stringify(Object.entries(target).sort(([a], [b]) => (a < b ? -1 : 1)));
-}
-
-function describeTarget(target: Readonly<Record<string, string>>): string {
-  if (target.pool !== undefined && target.member !== undefined) return `${target.pool}/${target.member}`;
-  return Object.entries(target)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
 }

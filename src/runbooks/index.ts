@@ -1,3 +1,4 @@
+export { isUndoStep } from './runSteps.js';
 export {
   RunExecutor,
   type RunEvent,
@@ -5,7 +6,24 @@ export {
   type ExecutorLifecycle,
   type RunExecutorOptions,
 } from './RunExecutor.js';
-export { planRun, runbookMatches, type PlannedStep, type RunPlan } from './planRun.js';
+export {
+  deriveUndo,
+  memberBeforeOf,
+  planRun,
+  runbookMatches,
+  type MemberBefore,
+  type PlannedStep,
+  type RunPlan,
+  type StepRecord,
+} from './planRun.js';
+export {
+  Reconciler,
+  type AuditLogEntry,
+  type AuditLogReader,
+  type DriftedMember,
+  type ReconcilerOptions,
+  type ReconcileReport,
+} from './reconcile.js';
 export { LocalServiceControl, type LocalServiceSpec } from './LocalServiceControl.js';
 export type {
   AuditPort,
@@ -16,3 +34,8 @@ export type {
   ServiceVerb,
   StepServices,
 } from './ports.js';
+export { LocalHostControl, type HostControl, type LocalHostSpec } from './hostControl.js';
+export { LocalCommandControl, type AllowedCommandSpec, type CommandControl } from './steps/commandControl.js';
+export { RunStepApprovals } from './steps/approvals.js';
+export { NotifierStepNotifier } from './steps/NotifierStepNotifier.js';
+export type { ApprovalPort, StepExtensions, StepNotifier } from './steps/stepPorts.js';

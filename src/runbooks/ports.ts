@@ -1,5 +1,6 @@
 import type { LoadBalancer } from '../lb/index.js';
 import type { MetricsQuery } from '../promql/index.js';
+import type { StepExtensions } from './steps/stepPorts.js';
 
 /** A service verb a runbook step can ask for. */
 export type ServiceVerb = 'restart' | 'start' | 'stop';
@@ -37,8 +38,8 @@ export interface AuditPort {
   record(entry: AuditRecord): Promise<void>;
 }
 
-/** What steps may use while they act. */
-export interface StepServices {
+/** What steps may use while they act; the newer steps' ports are optional (see StepExtensions). */
+export interface StepServices extends StepExtensions {
   readonly lbs: LoadBalancerDirectory;
   readonly services: ServiceControl;
   readonly query: MetricsQuery;

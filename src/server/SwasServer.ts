@@ -7,13 +7,23 @@ import { IncidentManager, type NoisePolicy } from '../incidents/index.js';
 import { ScrapeManager, type RemoteWriteSender } from '../ingest/index.js';
 import { Notifier } from '../paging/index.js';
 import { compileRuleGroups, RuleManager } from '../rules/index.js';
-import { RunExecutor, type ServiceControl } from '../runbooks/index.js';
+import {
+  NotifierStepNotifier,
+  Reconciler,
+  RunExecutor,
+  RunStepApprovals,
+  type CommandControl,
+  type HostControl,
+  type ServiceControl,
+} from '../runbooks/index.js';
 import { openStateStore } from '../store/index.js';
 import { EmbeddedTsdb } from '../tsdb/index.js';
 import { join } from 'node:path';
 import { registerTsdbMetrics } from './tsdbMetrics.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import {
+  commandControlFrom,
+  hostControlFrom,
   loadBalancersFrom,
   noisePolicyFrom,
   serviceControlFrom,
@@ -86,11 +96,21 @@ export class SwasServer {
     // Late-bound holders let config reload swap load balancers and services under running steps.
     let lbs = loadBalancersFrom(config);
     let services = serviceControlFrom(config);
+    let commands = commandControlFrom(config);
+    let hosts = hostControlFrom(config);
     const swap = {
       lbs: { forPool: (pool: string) => lbs.directory.forPool(pool) },
       services: {
         has: (s: string, v: 'restart' | 'start' | 'stop') => services.has(s, v),
         run: (...a: Parameters<ServiceControl['run']>) => services.run(...a),
+      },
+      commands: {
+        args: (name: string) => commands.args(name),
+        run: (...a: Parameters<CommandControl['run']>) => commands.run(...a),
+      },
+      hosts: {
+        has: (host: string) => hosts.has(host),
+        reboot: (...a: Parameters<HostControl['reboot']>) => hosts.reboot(...a),
       },
     };
     let incidents: IncidentManager | null = null;
@@ -104,6 +124,16 @@ export class SwasServer {
       services: {
         lbs: swap.lbs,
         services: swap.services,
+        commands: swap.commands,
+        hosts: swap.hosts,
+        approvals: new RunStepApprovals(store.runs),
+        notifications: new NotifierStepNotifier({
+          notifier,
+          runs: store.runs,
+          incidents: store.incidents,
+          timeline: store.timeline,
+          externalUrl: config.server.external_url ?? null,
+        }),
         query,
         audit: auditFromStore(store, now),
         now,
@@ -202,14 +232,32 @@ export class SwasServer {
     server.rebind = (next) => {
       lbs = loadBalancersFrom(next);
       services = serviceControlFrom(next);
+      commands = commandControlFrom(next);
+      hosts = hostControlFrom(next);
       notifier.setChannels(webhooksFrom(next, { userAgent: `swas/${VERSION}`, now }));
     };
+    server.reconciler = Reconciler.create({
+      runs: store.runs,
+      executor,
+      lbs: swap.lbs,
+      audit: auditFromStore(store, now),
+      auditLog: store.audit,
+      note: (incidentId, message, data) =>
+        store.timeline
+          .append({ incidentId, at: now(), kind: 'run.reconciled', message, data })
+          .then(() => undefined),
+      registry,
+      logger,
+      intervalMs: config.runbooks.reconcile_interval,
+    });
+    server.reconciler.start();
     server.state = 'running';
     logger.info({ url: server.url, version: VERSION }, 'swas is running');
     return server;
   }
 
   private rebind: (config: LoadedConfig['config']) => void = () => undefined;
+  private reconciler: Reconciler | null = null;
   private discovery: ServiceDiscovery | null = null;
 
   /** The base URL the API listens on. */
@@ -284,6 +332,7 @@ export class SwasServer {
     this.discovery?.stop();
     await scrape.stop();
     this.parts.incidents.stop();
+    await this.reconciler?.stop();
     await executor.shutdown(this.loaded.config.server.shutdown_timeout);
     for (const sender of this.senders) await sender.close();
     await this.parts.series.commit();

@@ -12,7 +12,12 @@ import {
 } from '../ingest/index.js';
 import { BigIpLoadBalancer, HaproxyLoadBalancer, type LoadBalancer } from '../lb/index.js';
 import { WebhookChannel, type WebhookChannelOptions } from '../paging/index.js';
-import { LocalServiceControl, type LoadBalancerDirectory } from '../runbooks/index.js';
+import {
+  LocalCommandControl,
+  LocalHostControl,
+  LocalServiceControl,
+  type LoadBalancerDirectory,
+} from '../runbooks/index.js';
 
 /** Target groups found by service discovery, by job name. */
 export type DiscoveredGroups = ReadonlyMap<string, readonly TargetGroup[]>;
@@ -157,6 +162,27 @@ export function serviceControlFrom(config: SwasConfig): LocalServiceControl {
         name,
         { restart: s.restart, start: s.start, stop: s.stop, timeoutMs: s.timeout },
       ]),
+    ),
+  );
+}
+
+/** The allow-listed commands of `commands`, the only ones a `run` step may execute. */
+export function commandControlFrom(config: SwasConfig): LocalCommandControl {
+  return new LocalCommandControl(
+    Object.fromEntries(
+      Object.entries(config.commands).map(([name, c]) => [
+        name,
+        { argv: c.argv, args: c.args, timeoutMs: c.timeout },
+      ]),
+    ),
+  );
+}
+
+/** How to reboot hosts, from `hosts`. */
+export function hostControlFrom(config: SwasConfig): LocalHostControl {
+  return new LocalHostControl(
+    Object.fromEntries(
+      Object.entries(config.hosts).map(([name, h]) => [name, { reboot: h.reboot, timeoutMs: h.timeout }]),
     ),
   );
 }

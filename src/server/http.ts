@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fastify, type FastifyInstance } from 'fastify';
 import { createAuthHook } from './auth.js';
+import { approvalRoutes } from './routes/approvalRoutes.js';
 import { errorHandler } from './httpErrors.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { incidentRoutes } from './routes/incidentRoutes.js';
@@ -52,6 +53,7 @@ export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance>
   incidentRoutes(app, parts);
   intakeRoutes(app, parts);
   runRoutes(app, parts);
+  approvalRoutes(app, parts);
   silenceRoutes(app, parts);
   const limits = parts.config().config.remote_write_receiver;
   writeRoutes(app, parts, {

@@ -186,6 +186,24 @@ export class KyselyRunRepository implements RunRepository {
     return r === undefined ? null : toRun(r);
   }
 
+  async appendSteps(runId: string, steps: readonly NewRunStep[]): Promise<RunStep[]> {
+    if (steps.length === 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const last = await trx
+        .selectFrom('run_steps')
+        .select((eb) => eb.fn.max('step_index').as('last'))
+        .where('run_id', '=', runId)
+        .executeTakeFirst();
+      const next = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+      const rows = await trx
+        .insertInto('run_steps')
+        .values(steps.map((s, i) => newStepColumns(runId, s, next + i)))
+        .returningAll()
+        .execute();
+      return rows.sort((a, b) => a.step_index - b.step_index).map(toStep);
+    });
+  }
+
   async updateStep(runId: string, index: number, patch: RunStepPatch): Promise<RunStep | null> {
     const set = stepPatchColumns(patch);
     const r =

@@ -240,6 +240,8 @@ export interface RunRepository {
   update(id: string, patch: RunPatch): Promise<Run | null>;
   /** Applies a patch to one step; null when no such step. */
   updateStep(runId: string, index: number, patch: RunStepPatch): Promise<RunStep | null>;
+  /** Appends steps after the run's last step (its undo path), in one transaction; returns them. */
+  appendSteps(runId: string, steps: readonly NewRunStep[]): Promise<RunStep[]>;
 }
 
 /** What an audit entry records; the store adds `seq`, `prevHash` and `hash`. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditRecord, StepServices } from '../ports.js';
+import type { StepExtensions } from './stepPorts.js';
 
 /** The outcome of one step. A failure is data, so the executor decides what happens next. */
 export type StepOutcome =
@@ -7,7 +8,7 @@ export type StepOutcome =
   | { readonly ok: false; readonly error: string; readonly result?: Record<string, unknown> };
 
 /** Everything one step execution sees. */
-export interface StepContext extends StepServices {
+export interface StepContext extends StepServices, StepExtensions {
   /** Who acts, for the audit log: `run:<id>`. */
   readonly actor: string;
   readonly runbook: string;
@@ -49,4 +50,17 @@ export function stringParam(params: Readonly<Record<string, unknown>>, name: str
   const value = params[name];
   if (typeof value !== 'string' || value === '') throw new Error(`step parameter "${name}" is missing`);
   return value;
+}
+
+/** The run a step belongs to, from its actor (`run:<id>`). */
+export function runIdOf(ctx: StepContext): string {
+  return ctx.actor.startsWith('run:') ? ctx.actor.slice('run:'.length) : ctx.actor;
+}
+
+/** Fails a step whose port the composition root did not wire, saying what is missing. */
+export function missingPort(action: string, port: string): StepOutcome {
+  return {
+    ok: false,
+    error: `step ${action} cannot run: this swas server has no ${port} configured (a wiring bug; report it)`,
+  };
 }

@@ -108,6 +108,13 @@ export const weighMember: StepHandler = async (ctx, params) => {
   const weight = Number(params.weight);
   const lb = lbFor(ctx, pool);
   const before = await lb.getMember(pool, name);
+  // Checks before acting: a resumed or undo step whose weight is already set changes and audits nothing.
+  if (before.weight === weight)
+    return {
+      ok: true,
+      message: `${pool}/${name} weight already ${weight}`,
+      result: { before: snapshot(before), after: snapshot(before) },
+    };
   await lb.setWeight(pool, name, weight);
   const after = await lb.getMember(pool, name);
   await auditAction(ctx, {
