@@ -273,6 +273,41 @@ describe('incident noise control', { timeout: 60_000 }, () => {
     );
   });
 
+  it('an alert muted in an incident someone resolved by hand starts afresh when it fires again', async () => {
+    const labels = { alertname: 'DiskFull', pool: 'store', instance: 's-1' };
+    await send('firing', labels);
+    const first = await openIncident('DiskFull');
+    const store = swas.server.parts.store;
+    const now = Date.now();
+    const silence = await store.silences.create({
+      matchers: [{ name: 'alertname', type: '=', value: 'DiskFull' }],
+      startsAt: now,
+      endsAt: now + 3_600_000,
+      createdBy: 'test',
+      comment: 'cleaning up',
+      createdAt: now,
+    });
+    await swas.server.parts.incidents.silencesChanged();
+    await eventually('the silence note', async () =>
+      (await timeline(first.id)).some((t) => t.kind === 'alert.silenced'),
+    );
+    expect((await swas.post(`/api/v1/incidents/${first.id}/resolve`, operator)).status).toBe(200);
+    await send('resolved', labels);
+    await store.silences.expire(silence.id, Date.now());
+    await swas.server.parts.incidents.silencesChanged();
+
+    await send('firing', labels);
+    const second = await eventually('a new incident', async () =>
+      (await incidents('DiskFull')).find((i) => i.id !== first.id && i.status === 'open'),
+    );
+    await settle('AfterDiskFull');
+    await swas.server.parts.incidents.silencesChanged();
+    const entries = await timeline(second.id);
+    expect(entries.filter((t) => t.kind === 'alert.firing')).toHaveLength(1);
+    expect(entries.some((t) => t.message.includes('no longer'))).toBe(false);
+    expect(pagesFor(second.id).filter((p) => p.event === 'incident.opened')).toHaveLength(1);
+  });
+
   it('a maintenance window keeps matching alerts out of incidents and pages', async () => {
     const before = await metric('swas_alerts_suppressed_total{reason="maintenance"}');
     await send('firing', { alertname: 'BatchLate', pool: 'batch', service: 'batch' });

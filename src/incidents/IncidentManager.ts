@@ -251,9 +251,11 @@ export class IncidentManager {
     const incidentId =
       this.lifecycle.incidentOf(fingerprint) ??
       (await this.options.incidents.findOpenByKey(this.keyOf(alert)))?.id;
+    // Forget the mute even when nobody resolves an incident here (someone resolved it by hand): a stale entry
+    // would later read as "no longer silenced" and start runbooks for an alert that fires anew.
+    const muted = this.suppression.takeMuted(fingerprint);
     if (incidentId !== undefined) {
       this.lifecycle.detach(incidentId, fingerprint);
-      const muted = this.suppression.takeMuted(fingerprint);
       const was = muted === undefined ? '' : ` (it was ${describeSuppression(muted)})`;
       await this.lifecycle.note(
         incidentId,
