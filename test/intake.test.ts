@@ -129,7 +129,39 @@ describe('Alertmanager webhook intake', { timeout: 60_000 }, () => {
     expect(kinds).toEqual(expect.arrayContaining(['alert.resolved', 'incident.resolved']));
   });
 
+  it('keeps an incident fed by Alertmanager open across a restart, until Alertmanager says it resolved', async () => {
+    // A new episode of the alert (the first test resolved the earlier one).
+    const episode = (status: 'firing' | 'resolved') => {
+      const body = webhookBody(status) as { alerts: { startsAt: string }[] };
+      for (const alert of body.alerts) alert.startsAt = '2026-11-22T11:00:00Z';
+      return body;
+    };
+    const before = await post(`${swas.url}${INTAKE}`, operator, episode('firing'));
+    expect(before.body.data).toMatchObject({ forwarded: 1 });
+    const [incident] = (await byAlert('HighLatency')).filter((i) => i.status === 'open');
+    expect(incident).toBeDefined();
+
+    // Restart on the same data: the rule manager knows nothing of this alert, yet the incident stays open.
+    await swas.stop();
+    swas = await startTestServer(tmp.dir, `incidents:\n  group_by: [alertname, instance]\n`);
+    operator = await swas.token('operator');
+    viewer = await swas.token('viewer');
+    expect((await byAlert('HighLatency')).find((i) => i.id === incident!.id)?.status).toBe('open');
+
+    // Alertmanager repeats the firing alert: it is the same incident, with nothing new on it.
+    const repeat = await post(`${swas.url}${INTAKE}`, operator, episode('firing'));
+    expect(repeat.status).toBe(200);
+    expect((await byAlert('HighLatency')).filter((i) => i.status === 'open')).toHaveLength(1);
+    expect((await timeline(incident!.id)).filter((t) => t.kind === 'alert.firing')).toHaveLength(1);
+
+    await post(`${swas.url}${INTAKE}`, operator, episode('resolved'));
+    await eventually('the incident to resolve', async () =>
+      (await byAlert('HighLatency')).every((i) => i.status === 'resolved'),
+    );
+  });
+
   it('answers 400 with the reason for a body it cannot read', async () => {
+    const incidentsBefore = (await byAlert('HighLatency')).length;
     const bad = async (body: unknown, contentType?: string) => {
       const answer = await post(`${swas.url}${INTAKE}`, operator, body, contentType);
       expect(answer.status).toBe(400);
@@ -144,7 +176,7 @@ describe('Alertmanager webhook intake', { timeout: 60_000 }, () => {
     expect(await bad(noAlerts)).toMatch(/alerts: .*expected array/);
     expect(await bad({ ...webhookBody('firing'), version: '3' })).toMatch(/version: .*"4", got "3"/);
     expect(await bad('[]')).toContain('expected a JSON object');
-    expect(await byAlert('HighLatency')).toHaveLength(1);
+    expect(await byAlert('HighLatency')).toHaveLength(incidentsBefore);
   });
 
   it('needs an operator token', async () => {

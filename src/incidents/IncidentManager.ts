@@ -1,9 +1,10 @@
 import { Counter, type Registry } from 'prom-client';
-import { incidentKey, type AlertInstance } from '../core/index.js';
+import { incidentKey, type AlertInstance, type Labels } from '../core/index.js';
 import type { DeliveryResult, Notification } from '../paging/index.js';
 import type { AlertChange } from '../rules/index.js';
 import type { RunEvent } from '../runbooks/index.js';
-import type { Incident, Silence, SilenceRepository } from '../store/index.js';
+import type { Incident, Silence, SilenceRepository, TimelineRepository } from '../store/index.js';
+import { INTAKE_SOURCE_ALERTMANAGER, INTAKE_SOURCE_LABEL } from './alertmanagerIntake.js';
 import { AlertSuppression } from './alertSuppression.js';
 import { GroupWait } from './groupWait.js';
 import { IncidentLifecycle, type IncidentLifecycleOptions } from './IncidentLifecycle.js';
@@ -97,10 +98,15 @@ export class IncidentManager {
       // group_wait counts from when they fired: an alert that fired long before the restart waits no more.
       for (const alert of unattached) await this.admit(alert, now, alert.firedAt ?? now);
     });
-    for (const incident of await this.options.incidents.list({
-      status: ['open', 'acknowledged'],
-      limit: 1000,
-    })) {
+    const open = await this.options.incidents.list({ status: ['open', 'acknowledged'], limit: 1000 });
+    for (const incident of open) {
+      // Alertmanager's alerts are not the rule manager's to restore: their incidents stay open until the
+      // intake hears they resolved (Alertmanager sends resolved alerts, and repeats firing ones).
+      for (const alert of await intakeAlertsStillFiring(this.options.timeline, incident.id)) {
+        if (this.active.has(alert.fingerprint)) continue;
+        this.active.set(alert.fingerprint, alert);
+        this.lifecycle.attach(incident.id, alert);
+      }
       await this.lifecycle.resolveIfDone(incident.id, 'nothing kept it open after a restart');
     }
     this.startRechecks();
@@ -162,6 +168,8 @@ export class IncidentManager {
 
   private async alertFiring(alert: AlertInstance, at: number): Promise<void> {
     this.active.set(alert.fingerprint, alert);
+    // Already in an incident (an intake alert re-attached after a restart and delivered again): nothing new.
+    if (this.lifecycle.incidentOf(alert.fingerprint) !== undefined) return;
     if (this.suppression.updateHeld(alert)) return;
     await this.admit(alert, at);
   }
@@ -309,4 +317,36 @@ export class IncidentManager {
   private keyOf(alert: AlertInstance): string {
     return incidentKey(alert.labels, this.options.groupBy);
   }
+}
+
+/**
+ * Alerts from the Alertmanager intake that an incident's timeline shows firing and not resolved since, rebuilt
+ * from the timeline entries (which keep fingerprint and labels).
+ */
+async function intakeAlertsStillFiring(
+  timeline: TimelineRepository,
+  incidentId: number,
+): Promise<AlertInstance[]> {
+  const firing = new Map<string, AlertInstance>();
+  for (const entry of await timeline.list(incidentId)) {
+    const fingerprint = typeof entry.data.fingerprint === 'string' ? entry.data.fingerprint : null;
+    if (fingerprint === null) continue;
+    if (entry.kind === 'alert.resolved') firing.delete(fingerprint);
+    if (entry.kind !== 'alert.firing') continue;
+    const labels = entry.data.labels as Labels | undefined;
+    if (labels?.[INTAKE_SOURCE_LABEL] !== INTAKE_SOURCE_ALERTMANAGER) continue;
+    firing.set(fingerprint, {
+      fingerprint,
+      rule: labels.alertname ?? '',
+      labels,
+      annotations: {},
+      state: 'firing',
+      activeAt: entry.at,
+      firedAt: entry.at,
+      resolvedAt: null,
+      lastActiveAt: entry.at,
+      value: null,
+    });
+  }
+  return [...firing.values()];
 }
