@@ -204,11 +204,42 @@ function silences(dialect: StoreDialect): Migration {
   };
 }
 
+/** Quarantines of the flap budget: at most one unreleased quarantine per target key. */
+function quarantines(dialect: StoreDialect): Migration {
+  return {
+    async up(db: MigrationDb): Promise<void> {
+      await withAutoId(dialect, db.schema.createTable('quarantines'))
+        .addColumn('target_key', 'text', notNull)
+        .addColumn('target', 'text', notNull)
+        .addColumn('runbook', 'text', notNull)
+        .addColumn('reason', 'text', notNull)
+        .addColumn('run_ids', 'text', notNull)
+        .addColumn('created_at', 'bigint', notNull)
+        .addColumn('released_at', 'bigint')
+        .addColumn('released_by', 'text')
+        .execute();
+      // Several servers may share one PostgreSQL database: the index makes "page a human once per
+      // quarantine" hold even when two of them spend the same target's budget at the same moment.
+      await db.schema
+        .createIndex('quarantines_active_target')
+        .on('quarantines')
+        .column('target_key')
+        .unique()
+        .where(sql.ref('released_at'), 'is', null)
+        .execute();
+    },
+    async down(db: MigrationDb): Promise<void> {
+      await db.schema.dropTable('quarantines').ifExists().execute();
+    },
+  };
+}
+
 /** The store's migrations, in order; names sort in the order they must run. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
     '0002_silences': silences(dialect),
+    '0003_quarantines': quarantines(dialect),
   };
 }
 

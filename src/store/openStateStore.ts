@@ -9,6 +9,7 @@ import { KyselyAuditRepository } from './audit.js';
 import { StoreMigrationError, StoreUnavailableError } from './errors.js';
 import { KyselyIncidentRepository } from './incidents.js';
 import { storeMigrationProvider } from './migrations.js';
+import { KyselyQuarantineRepository } from './quarantines.js';
 import { KyselyRunRepository } from './runs.js';
 import { KyselySilenceRepository } from './silences.js';
 import type { StoreDatabase } from './schema.js';
@@ -131,6 +132,7 @@ class KyselyStateStore implements StateStore {
   readonly runs: KyselyRunRepository;
   readonly audit: KyselyAuditRepository;
   readonly silences: KyselySilenceRepository;
+  readonly quarantines: KyselyQuarantineRepository;
   #closed: Promise<void> | null = null;
 
   constructor(
@@ -144,6 +146,7 @@ class KyselyStateStore implements StateStore {
     this.runs = new KyselyRunRepository(db);
     this.audit = new KyselyAuditRepository(db, dialect);
     this.silences = new KyselySilenceRepository(db);
+    this.quarantines = new KyselyQuarantineRepository(db);
   }
 
   close(): Promise<void> {

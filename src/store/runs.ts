@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import { IncidentNotFoundError, RunIdConflictError } from './errors.js';
+import { IncidentNotFoundError, RunIdConflictError, StoreInputError } from './errors.js';
 import { fromJson, fromJsonOrNull, toJson } from './json.js';
 import { asList, checkLimit } from './queryOptions.js';
 import type { RunStepsTable, RunsTable, StoreDatabase } from './schema.js';
@@ -149,9 +149,20 @@ export class KyselyRunRepository implements RunRepository {
   }
 
   async list(
-    options: { status?: RunStatus | readonly RunStatus[]; incidentId?: number; limit?: number } = {},
+    options: {
+      status?: RunStatus | readonly RunStatus[];
+      incidentId?: number;
+      since?: number;
+      limit?: number;
+    } = {},
   ): Promise<Run[]> {
     const limit = checkLimit(options.limit, 50, 'runs.list');
+    const since = options.since;
+    if (since !== undefined && !Number.isSafeInteger(since)) {
+      throw new StoreInputError(
+        `runs.list: since ${String(since)} is not a time; give epoch milliseconds as a whole number`,
+      );
+    }
     const statuses = asList(options.status);
     let query = this.db.selectFrom('runs').selectAll();
     if (statuses !== undefined) {
@@ -159,6 +170,7 @@ export class KyselyRunRepository implements RunRepository {
       query = query.where('status', 'in', statuses);
     }
     if (options.incidentId !== undefined) query = query.where('incident_id', '=', options.incidentId);
+    if (since !== undefined) query = query.where('created_at', '>=', since);
     const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map(toRun);
   }

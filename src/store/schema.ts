@@ -110,6 +110,19 @@ export interface SilencesTable {
   expired_at: number | null;
 }
 
+/** quarantines: targets left out of automation; target and run_ids as JSON. */
+export interface QuarantinesTable {
+  id: Generated<number>;
+  target_key: string;
+  target: string;
+  runbook: string;
+  reason: string;
+  run_ids: string;
+  created_at: number;
+  released_at: number | null;
+  released_by: string | null;
+}
+
 /** The whole state database as Kysely sees it. */
 export interface StoreDatabase {
   api_tokens: ApiTokensTable;
@@ -120,4 +133,5 @@ export interface StoreDatabase {
   run_steps: RunStepsTable;
   audit_log: AuditLogTable;
   silences: SilencesTable;
+  quarantines: QuarantinesTable;
 }

@@ -231,6 +231,8 @@ export interface RunRepository {
   list(options?: {
     status?: RunStatus | readonly RunStatus[];
     incidentId?: number;
+    /** Only runs created at or after this time (epoch ms), e.g. the start of a flap-budget window. */
+    since?: number;
     /** @default 50 */
     limit?: number;
   }): Promise<Run[]>;
@@ -324,6 +326,45 @@ export interface SilenceRepository {
   expire(id: number, at: number): Promise<Silence | null>;
 }
 
+/** A target automation leaves alone after it spent its flap budget, until a human releases it. */
+export interface Quarantine {
+  readonly id: number;
+  /** Stable key of the target (the lead computes it; store it as given, compare by equality). */
+  readonly targetKey: string;
+  readonly target: Readonly<Record<string, string>>;
+  readonly runbook: string;
+  readonly reason: string;
+  /** The runs that spent the budget, oldest first. */
+  readonly runIds: readonly string[];
+  readonly createdAt: number;
+  readonly releasedAt: number | null;
+  readonly releasedBy: string | null;
+}
+
+/** What quarantining a target needs. */
+export interface NewQuarantine {
+  readonly targetKey: string;
+  readonly target: Readonly<Record<string, string>>;
+  readonly runbook: string;
+  readonly reason: string;
+  readonly runIds: readonly string[];
+  readonly createdAt: number;
+}
+
+/** Quarantined targets: at most one active (unreleased) quarantine per target key. */
+export interface QuarantineRepository {
+  /** Creates a quarantine unless one is active (not released) for the target; atomic, so of two
+   *  concurrent calls exactly one gets created: true. Returns the active quarantine either way. */
+  create(quarantine: NewQuarantine): Promise<{ quarantine: Quarantine; created: boolean }>;
+  /** The active quarantine of a target, or null. */
+  active(targetKey: string): Promise<Quarantine | null>;
+  /** Newest first; `active: true` keeps only unreleased ones (false or absent: all). @default limit 100 */
+  list(options?: { active?: boolean; limit?: number }): Promise<Quarantine[]>;
+  /** Releases an active quarantine; null when there is no such quarantine; an already released one
+   *  is returned unchanged. */
+  release(id: number, by: string, at: number): Promise<Quarantine | null>;
+}
+
 /** swas's state database: one set of repositories over SQLite or PostgreSQL. */
 export interface StateStore {
   readonly dialect: StoreDialect;
@@ -334,6 +375,7 @@ export interface StateStore {
   readonly runs: RunRepository;
   readonly audit: AuditRepository;
   readonly silences: SilenceRepository;
+  readonly quarantines: QuarantineRepository;
   /** Closes the database; the store cannot be used afterwards. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IncidentNotFoundError, RunIdConflictError } from '../../src/store/index.js';
+import { IncidentNotFoundError, RunIdConflictError, StoreInputError } from '../../src/store/index.js';
 import type { NewRun, NewRunStep, StepStatus } from '../../src/store/index.js';
 import { backends, useStore } from './backends.js';
 
@@ -166,5 +166,27 @@ describe.each(backends)('runs on %s', (_dialect, factory) => {
     expect(mine).toEqual([made[0], made[1], made[2]]);
     const times = unfinished.map((r) => r.createdAt);
     expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('lists only runs created at or after `since`, with the other filters', async () => {
+    const inc = await ctx.store.incidents.open({ key: 'since', title: 's', severity: 'info', labels: {} }, 1);
+    const at = async (createdAt: number, status: 'pending' | 'failed' = 'failed') =>
+      (await ctx.store.runs.create({ ...baseRun, incidentId: inc.id, createdAt, status }, [])).run;
+    const old = await at(70_000);
+    const edge = await at(71_000);
+    const inWindow = await at(72_000, 'pending');
+    const latest = await at(73_000);
+
+    const mine = { incidentId: inc.id };
+    expect(await ctx.store.runs.list({ ...mine, since: 71_000 })).toEqual([latest, inWindow, edge]);
+    expect(await ctx.store.runs.list({ ...mine, since: 71_001 })).toEqual([latest, inWindow]);
+    expect(await ctx.store.runs.list({ ...mine, since: 0 })).toEqual([latest, inWindow, edge, old]);
+    expect(await ctx.store.runs.list({ ...mine, since: 73_001 })).toEqual([]);
+    expect(await ctx.store.runs.list({ ...mine, since: 71_000, status: 'failed' })).toEqual([latest, edge]);
+    expect(await ctx.store.runs.list({ ...mine, since: 70_000, limit: 1 })).toEqual([latest]);
+    await expect(ctx.store.runs.list({ since: Number.NaN })).rejects.toThrow(
+      /runs.list: since NaN is not a time/,
+    );
+    await expect(ctx.store.runs.list({ since: 1.5 })).rejects.toThrow(StoreInputError);
   });
 });
