@@ -29,7 +29,7 @@ describe('reconciliation against real HAProxy', { timeout: 60_000 }, () => {
 
   beforeAll(async () => {
     tmp = await makeTempDir('reconcile');
-    backends = [await startHttpBackend('m1'), await startHttpBackend('m2')];
+    backends = [await startHttpBackend('m1'), await startHttpBackend('m2'), await startHttpBackend('m3')];
     haproxy = await startHaproxy({
       dir: tmp.dir,
       config: `defaults
@@ -54,6 +54,10 @@ ${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
     type: haproxy
     socket: ${haproxy.socketPath}
     pools: [web]
+# m1 (held by a run) and m2 (left drained) are out at the same time in these tests.
+pools:
+  web:
+    max_out: 2
 runbooks:
   files: [hold.yaml, leave.yaml]
   reconcile_interval: 1s
@@ -79,6 +83,8 @@ steps:
         'leave.yaml': `name: leave
 trigger:
   alert: Leave
+guards:
+  concurrency: independent
 target:
   pool: '{{ $labels.pool }}'
   member: '{{ $labels.member }}'

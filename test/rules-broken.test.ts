@@ -185,7 +185,11 @@ describe('a group that is broken at restart', () => {
         'mixed.yml': MIXED('vector(1)'),
       });
       let admin = await swas.token('admin');
-      await eventually('BadRule to fire', async () => (await alertNames(swas, admin)).includes('BadRule'));
+      // Groups are spread over their interval, so wait for every rule (not only BadRule) to have fired.
+      await eventually('every rule to fire', async () => {
+        const names = await alertNames(swas, admin);
+        return ['AlwaysOne', 'BadRule', 'Innocent', 'FineOne'].every((n) => names.includes(n));
+      });
       await swas.stop();
 
       swas = await startTestServer(tmp.dir, config, { 'mixed.yml': MIXED('vector(1) +') });

@@ -55,9 +55,13 @@ const REPAIR_BOUNDARIES: Boundary[] = [
 // The broken runbook: its restart fails, so swas undoes the drain (undo steps are appended as 3 and 4).
 const BROKEN_BOUNDARIES: Boundary[] = [ended(1, 'failed'), ended(2), started(3)];
 
+// The test kills many runs on the same member: lift the flap budget that would quarantine it.
 const runbook = (name: string, alerts: string, restart: string) => `name: ${name}
 trigger:
   alert: ${alerts}
+guards:
+  flap_budget:
+    runs: 100
 target:
   pool: '{{ $labels.pool }}'
   member: '{{ $labels.member }}'

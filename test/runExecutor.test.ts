@@ -12,6 +12,7 @@ import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
 import { freePort } from './support/ports.js';
 import { eventually } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
+import { defaultPoolGuard } from './support/poolGuard.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -80,6 +81,7 @@ ${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
       audit: { record: (entry) => store.audit.append({ ...entry, at: Date.now() }).then(() => undefined) },
       now: Date.now,
       pollMs: 50,
+      poolGuard: defaultPoolGuard(EmbeddedPromqlQuery.create({ reader: series })),
     };
     await eventually('members up', async () =>
       (await lb.listMembers('web')).every((m) => m.operational === 'up'),
@@ -101,6 +103,7 @@ ${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
   const executor = () => {
     const e = RunExecutor.create({
       runs: store.runs,
+      quarantines: store.quarantines,
       services,
       observer: (ev) => {
         events.push(ev);
@@ -241,6 +244,7 @@ ${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
       started: false,
       reason:
         'run not planned: target.member: {{ $labels.member }} is empty: the alert has no label "member"',
+      escalate: true,
     });
     expect((await lb.getMember('web', 'm1')).admin).toBe('ready');
   });

@@ -16,6 +16,7 @@ import { MemorySeriesStore } from '../src/tsdb/index.js';
 import { REPO_ROOT } from '../examples/demo/demo.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
+import { defaultPoolGuard } from './support/poolGuard.js';
 
 const logger = pino({ level: 'silent' });
 const CLI_SOURCE = join(REPO_ROOT, 'src/cli/main.ts');
@@ -54,6 +55,7 @@ describe('approve steps: durable human gate through the API', () => {
       now: Date.now,
       pollMs: 20,
       approvals: new RunStepApprovals(store.runs),
+      poolGuard: defaultPoolGuard(EmbeddedPromqlQuery.create({ reader: new MemorySeriesStore() })),
     };
     services = withApprovals;
     app = fastify({ logger: false });
@@ -75,6 +77,7 @@ describe('approve steps: durable human gate through the API', () => {
   function executor(): RunExecutor {
     const created = RunExecutor.create({
       runs: store.runs,
+      quarantines: store.quarantines,
       services,
       observer: () => Promise.resolve(),
       logger,
@@ -156,8 +159,9 @@ describe('approve steps: durable human gate through the API', () => {
   });
 
   it('fails at its timeout when nobody decides (on_timeout: fail)', async () => {
+    const { guards: _parsedGuards, ...unparsed } = gated;
     const quick = runbookSchema.parse({
-      ...gated,
+      ...unparsed,
       name: 'quick',
       steps: [{ action: 'approve', timeout: '1s' }],
     });

@@ -17,6 +17,7 @@ import { freePort } from './support/ports.js';
 import { eventually } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
 import { startWebhookReceiver } from './support/webhookReceiver.js';
+import { defaultPoolGuard } from './support/poolGuard.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -104,9 +105,11 @@ describe('step library against real commands, a real HTTP server, channels and s
       audit: { record: (entry) => store.audit.append({ ...entry, at: Date.now() }).then(() => undefined) },
       now: Date.now,
       pollMs: 20,
+      poolGuard: defaultPoolGuard(EmbeddedPromqlQuery.create({ reader: series })),
       ...extensions,
       actor,
       runbook: 'test',
+      undo: false,
       signal: new AbortController().signal,
       deadline: Date.now() + timeoutMs,
     };

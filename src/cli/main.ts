@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/index.js';
 import { EXIT, reportError } from './common.js';
 import { registerIncident } from './incident.js';
+import { registerLb } from './lb.js';
 import { registerRules } from './rules.js';
 import { registerRunbook } from './runbook.js';
 import { registerToken } from './token.js';
@@ -20,12 +21,23 @@ export function buildProgram(): Command {
   registerIncident(program);
   registerRunbook(program);
   registerRules(program);
-  for (const command of program.commands) command.exitOverride();
-  for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
+  registerLb(program);
+  exitOverrideAll(program);
   return program;
 }
 
-/** Runs the CLI and returns its exit code: 0 ok, 1 failure, 2 usage or configuration error. */
+// Subcommands of any depth (`swas runbook quarantine list`) throw instead of exiting, so runCli decides the code.
+function exitOverrideAll(command: Command): void {
+  for (const sub of command.commands) {
+    sub.exitOverride();
+    exitOverrideAll(sub);
+  }
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0 ok, 1 failure, 2 usage or configuration error, 3 a guard
+ * refused (`swas runbook dry-run`).
+ */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv], { from: 'user' });

@@ -8,6 +8,7 @@ export {
   type ExpressionChecker,
 } from './loadConfig.js';
 export { swasConfigSchema, SECRET_FIELDS, type SwasConfig } from './swasConfig.js';
+export type { PoolGuardsConfig } from './poolGuards.js';
 export {
   ruleFileSchema,
   type RuleFile,

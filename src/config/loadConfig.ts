@@ -64,6 +64,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
     runbooks.push({ file: runbookFile, runbook: value });
   }
   checkCrossReferences(config, main.source, ruleFiles, runbooks, issues, warnings);
+  checkPoolGuards(config, main.source, check, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return { file: path, dir, config, ruleFiles, runbooks, warnings };
 }
@@ -181,7 +182,7 @@ function checkRunbook(
       const pool = 'pool' in step.with ? step.with.pool : undefined;
       if (config.load_balancers.length === 0)
         at('action', `${step.action} needs a load balancer, but load_balancers is empty in swas.yaml`);
-      else if (pool === undefined && runbook.target.pool === undefined)
+      else if (pool === undefined && runbook.target.pool === undefined && runbook.rolling === undefined)
         at('with.pool', `${step.action} needs a pool: set with.pool or target.pool`);
       else if (pool !== undefined && !pool.includes('{{') && !pools.has(pool))
         at(
@@ -189,12 +190,12 @@ function checkRunbook(
           `pool "${pool}" is not served by any load balancer in swas.yaml (known: ${[...pools].join(', ') || 'none'})`,
         );
       const member = 'member' in step.with ? step.with.member : undefined;
-      if (member === undefined && runbook.target.member === undefined)
+      if (member === undefined && runbook.target.member === undefined && runbook.rolling === undefined)
         at('with.member', `${step.action} needs a member: set with.member or target.member`);
     }
     if (step.action.startsWith('service.')) {
       const service = 'service' in step.with ? step.with.service : undefined;
-      if (service === undefined && runbook.target.member === undefined)
+      if (service === undefined && runbook.target.member === undefined && runbook.rolling === undefined)
         at('with.service', `${step.action} needs a service: set with.service or target.member`);
       else if (service !== undefined && !service.includes('{{') && config.services[service] === undefined)
         at('with.service', `service "${service}" is not declared under services: in swas.yaml`);
@@ -202,6 +203,14 @@ function checkRunbook(
       const anyDeclares = Object.values(config.services).some((s) => s[verb] !== undefined);
       if (!anyDeclares)
         at('action', `${step.action} needs a "${verb}" command, but no service in swas.yaml declares one`);
+    }
+    if (
+      step.action === 'lb.ready' &&
+      typeof step.with.ramp === 'object' &&
+      step.with.ramp.check !== undefined
+    ) {
+      const problem = promql(step.with.ramp.check);
+      if (problem !== null) at('with.ramp.check', problem.message);
     }
     if (step.action === 'wait.until' || step.action === 'verify') {
       const problem = promql(step.with.expr);
@@ -236,8 +245,54 @@ function checkRunbook(
       }
     }
   };
+  const rollingPool = runbook.rolling?.pool;
+  if (rollingPool !== undefined && !rollingPool.includes('{{') && !pools.has(rollingPool))
+    issues.push(
+      issueAt(
+        source,
+        ['rolling', 'pool'],
+        'rolling.pool',
+        `pool "${rollingPool}" is not served by any load balancer in swas.yaml (known: ${[...pools].join(', ') || 'none'})`,
+      ),
+    );
   checkSteps('steps', runbook.steps);
   if (runbook.undo !== undefined && runbook.undo !== null) checkSteps('undo', runbook.undo);
+}
+
+// Guards for a pool no load balancer serves would never apply: a typo must not switch safety off.
+function checkPoolGuards(
+  config: SwasConfig,
+  source: YamlSource,
+  check: ExpressionChecker,
+  issues: ConfigIssue[],
+): void {
+  const served = new Set(config.load_balancers.flatMap((lb) => lb.pools));
+  for (const [pool, guards] of Object.entries(config.pools)) {
+    if (!served.has(pool))
+      issues.push(
+        issueAt(
+          source,
+          ['pools', pool],
+          `pools.${pool}`,
+          `pool "${pool}" is not served by any load balancer in swas.yaml (known: ${[...served].join(', ') || 'none'})`,
+        ),
+      );
+    const capacity = guards.capacity;
+    if (capacity === undefined) continue;
+    for (const field of ['load', 'member_capacity_query'] as const) {
+      const expr = capacity[field];
+      const problem = expr === undefined ? null : check(expr);
+      if (problem !== null)
+        issues.push(
+          issueAt(
+            source,
+            ['pools', pool, 'capacity', field],
+            `pools.${pool}.capacity.${field}`,
+            problem.message,
+          ),
+        );
+    }
+  }
 }
 
 function checkCrossReferences(
@@ -306,7 +361,7 @@ function checkCrossReferences(
         message: `runbook "${runbook.name}" is defined in more than one file`,
       });
     names.add(runbook.name);
-    for (const alert of runbook.trigger.alert.filter((a) => !alerts.has(a))) {
+    for (const alert of (runbook.trigger.alert ?? []).filter((a) => !alerts.has(a))) {
       warnings.push({
         file,
         line: null,

@@ -1,7 +1,13 @@
 import { z } from 'zod';
-import { duration, labelSet, name } from './schemaParts.js';
+import { compileAnchoredRegex } from '../tsdb/index.js';
+import { duration, labelSet, name, recurringWindowFields } from './schemaParts.js';
 
 const template = z.string().min(1);
+
+const allowedWindows = z
+  .array(z.strictObject(recurringWindowFields))
+  .min(1, { message: 'list at least one window, or leave allowed_windows out to allow any time' })
+  .describe('the run (or step) may act only while one of these recurring windows is open');
 const memberRef = { pool: template.optional(), member: template.optional() };
 
 const ramp = z
@@ -14,6 +20,13 @@ const ramp = z
         .min(1)
         .describe('percent of the member’s configured weight, in order'),
       interval: duration({ min: 100 }).prefault('5s'),
+      check: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'templated PromQL that holds (returns a sample) while the member is healthy at its current weight, e.g. its error ratio and latency under limits; checked at every weight step, on regression the ramp backs off and the step fails',
+        ),
     }),
   ])
   .default('slowstart');
@@ -23,6 +36,7 @@ const steps = {
   'lb.drain': z.strictObject({
     action: z.literal('lb.drain'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('1m'),
     with: z
       .strictObject({
@@ -37,18 +51,21 @@ const steps = {
   'lb.maint': z.strictObject({
     action: z.literal('lb.maint'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('10s'),
     with: z.strictObject(memberRef).default({}),
   }),
   'lb.ready': z.strictObject({
     action: z.literal('lb.ready'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('2m'),
     with: z.strictObject({ ...memberRef, ramp }).prefault({}),
   }),
   'lb.weight': z.strictObject({
     action: z.literal('lb.weight'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('10s'),
     with: z.strictObject({ ...memberRef, weight: z.number().int().min(0).max(256) }),
   }),
@@ -58,6 +75,7 @@ const steps = {
   'wait.until': z.strictObject({
     action: z.literal('wait.until'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('1m'),
     with: z.strictObject({
       expr: z.string().min(1).describe('PromQL; the condition holds when it returns at least one sample'),
@@ -69,6 +87,7 @@ const steps = {
     .strictObject({
       action: z.literal('verify'),
       name: z.string().optional(),
+      allowed_windows: allowedWindows.optional(),
       timeout: duration({ min: 100 }).prefault('5m'),
       with: z.strictObject({
         expr: z.string().min(1).describe('PromQL; holds when it returns at least one sample'),
@@ -83,6 +102,7 @@ const steps = {
   http: z.strictObject({
     action: z.literal('http'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('10s'),
     with: z.strictObject({
       method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
@@ -114,12 +134,14 @@ const steps = {
   notify: z.strictObject({
     action: z.literal('notify'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('30s'),
     with: z.strictObject({ message: template.describe('templated text for the notification channels') }),
   }),
   page: z.strictObject({
     action: z.literal('page'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('30s'),
     with: z.strictObject({
       message: template.describe('why a human is needed'),
@@ -132,6 +154,7 @@ const steps = {
   approve: z.strictObject({
     action: z.literal('approve'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 1000 }).prefault('30m').describe('how long to wait for a human'),
     with: z
       .strictObject({
@@ -143,6 +166,7 @@ const steps = {
   run: z.strictObject({
     action: z.literal('run'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('5m'),
     with: z.strictObject({
       command: name.describe('a command from swas.yaml `commands:`'),
@@ -155,6 +179,7 @@ const steps = {
   'host.reboot': z.strictObject({
     action: z.literal('host.reboot'),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 1000 })
       .prefault('10m')
       .describe('for the reboot command and the host to come back'),
@@ -173,6 +198,7 @@ function serviceStep<A extends string>(action: A) {
   return z.strictObject({
     action: z.literal(action),
     name: z.string().optional(),
+    allowed_windows: allowedWindows.optional(),
     timeout: duration({ min: 100 }).prefault('1m'),
     with: z
       .strictObject({ service: template.optional().describe('defaults to the target member') })
@@ -198,13 +224,22 @@ const step = z.discriminatedUnion(
 export const runbookSchema = z.strictObject({
   name: name,
   description: z.string().default(''),
-  trigger: z.strictObject({
-    alert: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-      .transform((a) => (typeof a === 'string' ? [a] : a))
-      .describe('the alert name (or a list of names) that starts this runbook'),
-    match: labelSet.default({}).describe('alert labels that must equal these values'),
-  }),
+  trigger: z
+    .strictObject({
+      alert: z
+        .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+        .transform((a) => (typeof a === 'string' ? [a] : a))
+        .optional()
+        .describe('the alert name (or a list of names) that starts this runbook'),
+      match: labelSet.default({}).describe('alert labels that must equal these values'),
+      manual: z
+        .literal(true)
+        .optional()
+        .describe('started only by people (`swas runbook run`), never by an alert'),
+    })
+    .refine((t) => (t.alert === undefined) !== (t.manual === undefined), {
+      message: 'set trigger.alert (started by that alert) or trigger.manual: true (started by people only)',
+    }),
   target: z
     .record(z.string(), template)
     .default({})
@@ -216,6 +251,58 @@ export const runbookSchema = z.strictObject({
     .optional()
     .describe(
       'steps that put things back when the run fails or cannot resume; without it swas restores every member the run touched',
+    ),
+  guards: z
+    .strictObject({
+      max_targets: z
+        .number()
+        .int()
+        .min(1)
+        .default(1)
+        .describe(
+          'a run whose target set is larger aborts before any action (DESIGN §6.1); empty always aborts',
+        ),
+      flap_budget: z
+        .strictObject({
+          runs: z.number().int().min(1).default(3).describe('runs per target within the window'),
+          window: duration({ min: 60_000 }).prefault('1h'),
+        })
+        .prefault({})
+        .describe(
+          'past the budget the target is quarantined (left out, not retried) and a human is paged once',
+        ),
+      concurrency: z
+        .enum(['pool', 'independent'])
+        .default('pool')
+        .describe('pool: runs on the same pool wait for each other; independent: they run side by side'),
+      allowed_windows: allowedWindows.optional(),
+    })
+    .prefault({}),
+  rolling: z
+    .strictObject({
+      pool: template.describe('the pool to roll through (templated)'),
+      members: z
+        .string()
+        .min(1)
+        .superRefine((pattern, ctx) => {
+          const compiled = compileAnchoredRegex(pattern);
+          if (!compiled.ok) ctx.addIssue({ code: 'custom', message: compiled.error });
+        })
+        .optional()
+        .describe('regex (fully anchored) over member names; all members when left out'),
+      batch: z
+        .union([
+          z.number().int().min(1),
+          z.string().regex(/^\d{1,3}%$/, { message: 'a count or a percent like 25%' }),
+        ])
+        .default(1)
+        .describe(
+          'members acted on together: a count, or a share of the selected members (rounded down, at least 1)',
+        ),
+    })
+    .optional()
+    .describe(
+      'run the steps for each member of a pool in turn: each batch is drained, acted on, verified and ramped before the next; a failure halts and undoes the current batch',
     ),
   on_failure: z
     .enum(['escalate', 'leave'])

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/index.js';
+import { parseCron, parseDuration, timeZoneProblem } from '../core/index.js';
 
 /** A Prometheus-style duration (`500ms`, `1s`, `5m`, `1h30m`), parsed to milliseconds. */
 export function duration(options: { min?: number; max?: number } = {}) {
@@ -57,3 +57,26 @@ export const hostPort = z
 export const commandArgv = z
   .array(z.string().min(1))
   .min(1, { message: 'a command needs at least the program' });
+
+/** When a recurring window opens, how long it lasts and the zone its schedule is read in. */
+export const recurringWindowFields = {
+  schedule: z
+    .string()
+    .min(1)
+    .superRefine((text, ctx) => {
+      const parsed = parseCron(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+    })
+    .describe(
+      'when each window starts: cron (minute hour day-of-month month day-of-week), e.g. "0 2 * * SUN"',
+    ),
+  duration: duration({ min: 60_000, max: 7 * 86_400_000 }).describe('how long each window lasts'),
+  time_zone: z
+    .string()
+    .default('UTC')
+    .superRefine((zone, ctx) => {
+      const problem = timeZoneProblem(zone);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .describe('IANA time zone the schedule is read in; DST-correct'),
+};

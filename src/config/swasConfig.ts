@@ -1,8 +1,17 @@
 import { z } from 'zod';
-import { parseCron, parseMatchers, timeZoneProblem } from '../core/index.js';
+import { parseMatchers } from '../core/index.js';
 import { compileAnchoredRegex } from '../tsdb/index.js';
 import { RELABEL_ACTIONS, RELABEL_DEFAULTS, relabelConfigProblem } from './relabelConfig.js';
-import { commandArgv, duration, hostPort, labelName, labelSet, name } from './schemaParts.js';
+import { poolGuards } from './poolGuards.js';
+import {
+  commandArgv,
+  duration,
+  hostPort,
+  labelName,
+  labelSet,
+  name,
+  recurringWindowFields,
+} from './schemaParts.js';
 
 const staticConfig = z.strictObject({
   targets: z
@@ -286,25 +295,7 @@ const inhibitRule = z.strictObject({
 
 const maintenanceWindow = z.strictObject({
   name: name,
-  schedule: z
-    .string()
-    .min(1)
-    .superRefine((text, ctx) => {
-      const parsed = parseCron(text);
-      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
-    })
-    .describe(
-      'when each window starts: cron (minute hour day-of-month month day-of-week), e.g. "0 2 * * SUN"',
-    ),
-  duration: duration({ min: 60_000, max: 7 * 86_400_000 }).describe('how long each window lasts'),
-  time_zone: z
-    .string()
-    .default('UTC')
-    .superRefine((zone, ctx) => {
-      const problem = timeZoneProblem(zone);
-      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .describe('IANA time zone the schedule is read in; DST-correct'),
+  ...recurringWindowFields,
   matchers: z
     .array(matcherText)
     .min(1, { message: 'name the alerts the window silences, e.g. [service="db"]' })
@@ -493,6 +484,12 @@ export const swasConfigSchema = z.strictObject({
       }),
     )
     .default([]),
+  pools: z
+    .record(name, poolGuards)
+    .default({})
+    .describe(
+      'safety limits per load-balancer pool, enforced for runbooks and `swas lb` alike; a pool not listed gets the defaults',
+    ),
   services: z.record(name, service).default({}).describe('how to restart, start and stop services by name'),
   commands: z
     .record(name, allowedCommand)

@@ -167,7 +167,8 @@ export class IncidentLifecycle {
           `runbook ${runbook.name} did not start: ${result.reason}`,
           {},
         );
-        if (!result.reason.includes('already acting'))
+        // A refusal people already know of (a run is acting, the target is quarantined) is only noted.
+        if (result.escalate)
           await this.escalate(incidentId, `runbook ${runbook.name} could not start: ${result.reason}`);
         else handled = true;
       }

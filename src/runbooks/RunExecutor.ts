@@ -1,8 +1,18 @@
 import type { Logger } from 'pino';
 import type { RunbookConfig } from '../config/index.js';
 import { errorMessage, type Labels } from '../core/index.js';
-import type { Run, RunRepository, RunStep, RunWithSteps } from '../store/index.js';
-import { deriveUndo, planRun, runbookMatches, type PlannedStep } from './planRun.js';
+import type { QuarantineRepository, Run, RunRepository, RunStep, RunWithSteps } from '../store/index.js';
+import { dryRun, type DryRunReport } from './guards/dryRun.js';
+import { leaveOutOfRotation } from './guards/quarantine.js';
+import { checkStartGuards, windowDecision } from './guards/runGuards.js';
+import {
+  deriveUndo,
+  planRolling,
+  runbookMatches,
+  type AllowedWindow,
+  type PlannedStep,
+  type RunPlan,
+} from './planRun.js';
 import type { StepServices } from './ports.js';
 import {
   captureMemberBefore,
@@ -13,6 +23,7 @@ import {
   targetKey,
   TIMEOUT_PARAM,
   toNewStep,
+  WINDOWS_PARAM,
 } from './runSteps.js';
 import { STEP_HANDLERS, type StepOutcome } from './steps/index.js';
 
@@ -33,9 +44,10 @@ export type RunEvent =
       readonly undo: 'none' | 'done' | 'failed';
     };
 
-/** The outcome of asking for a run. */
+/** The outcome of asking for a run; a refusal says whether a human must hear of it. */
 export type StartResult =
-  { readonly started: true; readonly run: Run } | { readonly started: false; readonly reason: string };
+  | { readonly started: true; readonly run: Run }
+  | { readonly started: false; readonly reason: string; readonly escalate: boolean };
 
 /** The executor's lifecycle: it starts nothing once it is stopping. */
 export type ExecutorLifecycle = 'running' | 'stopping' | 'stopped';
@@ -43,6 +55,7 @@ export type ExecutorLifecycle = 'running' | 'stopping' | 'stopped';
 /** Options for {@link RunExecutor.create}. */
 export interface RunExecutorOptions {
   readonly runs: RunRepository;
+  readonly quarantines: QuarantineRepository;
   readonly services: StepServices;
   readonly observer: (event: RunEvent) => Promise<void>;
   readonly logger: Logger;
@@ -72,6 +85,8 @@ export class RunExecutor {
   // Reconciliation and load-balancer steps of the same run exclude each other (see holdRun).
   private readonly holds = new Map<string, Promise<unknown>>();
   private readonly actingOnLb = new Set<string>();
+  // The last run in line per pool: runs on one pool take turns unless their runbook is independent.
+  private readonly poolTails = new Map<string, Promise<void>>();
   private state: ExecutorLifecycle = 'running';
 
   private constructor(private readonly options: RunExecutorOptions) {}
@@ -95,41 +110,81 @@ export class RunExecutor {
     return [...this.runbooks.values()].filter((r) => runbookMatches(r, labels));
   }
 
-  /** Plans and starts a run for an alert; refuses when the plan is invalid or the target is already being acted on. */
+  /**
+   * Plans and starts a run (for an alert, or a person). Refuses when the plan is invalid, the target is
+   * already being acted on, or a start guard says no (target sanity, quarantine, flap budget, windows);
+   * spending the flap budget quarantines the target and leaves it out of rotation if the pool allows.
+   */
   async start(
     runbook: RunbookConfig,
     request: { labels: Labels; incidentId: number | null; trigger: Record<string, unknown> },
   ): Promise<StartResult> {
-    if (this.state !== 'running') return { started: false, reason: 'swas is shutting down' };
-    const plan = planRun(runbook, request.labels);
-    if (!plan.ok) return { started: false, reason: `run not planned: ${plan.error}` };
+    if (this.state !== 'running') return refused('swas is shutting down', false);
+    const plan = await this.plan(runbook, request.labels);
+    if (!plan.ok) return refused(`run not planned: ${plan.error}`, true);
     const key = targetKey(plan.target);
     // Claim the target synchronously first, so two alerts at the same instant cannot both start a run.
     if (this.claimedTargets.has(key))
-      return { started: false, reason: `another run is already acting on ${describeTarget(plan.target)}` };
+      return refused(`another run is already acting on ${describeTarget(plan.target)}`, false);
     this.claimedTargets.add(key);
     try {
       const busy = (await this.options.runs.listUnfinished()).find((r) => targetKey(r.target) === key);
       if (busy)
-        return this.release(key, {
-          started: false,
-          reason: `run ${busy.id} (${busy.runbook}) is already acting on ${describeTarget(plan.target)}`,
-        });
+        return this.release(
+          key,
+          refused(
+            `run ${busy.id} (${busy.runbook}) is already acting on ${describeTarget(plan.target)}`,
+            false,
+          ),
+        );
+      const { services } = this.options;
+      const guards = await checkStartGuards({
+        runbook,
+        target: plan.target,
+        targetKey: key,
+        targetCount: plan.targetCount,
+        runs: this.options.runs,
+        quarantines: this.options.quarantines,
+        now: services.now(),
+      });
+      if (!guards.ok) {
+        const q = guards.quarantined;
+        const leftOut = q === undefined ? '' : `; ${await leaveOutOfRotation(services, q.quarantine)}`;
+        return this.release(key, refused(`${guards.reason}${leftOut}`, guards.escalate));
+      }
       const created = await this.options.runs.create(
         {
           runbook: runbook.name,
           incidentId: request.incidentId,
           target: plan.target,
-          trigger: request.trigger,
-          createdAt: this.options.services.now(),
+          trigger: { ...request.trigger, guards: guards.decisions },
+          createdAt: services.now(),
         },
         [...plan.steps.map((s) => toNewStep(s)), ...(plan.undo ?? []).map((s) => toNewStep(s, 'undo'))],
       );
       this.launch(created, 'run.started');
       return { started: true, run: created.run };
     } catch (error) {
-      return this.release(key, { started: false, reason: `run not created: ${errorMessage(error)}` });
+      return this.release(key, refused(`run not created: ${errorMessage(error)}`, true));
     }
+  }
+
+  /** What a run of `runbook` for these labels would do now, with every guard's verdict; acts on nothing. */
+  async dryRun(runbook: RunbookConfig, labels: Labels): Promise<DryRunReport> {
+    const { services, runs, quarantines } = this.options;
+    return dryRun(
+      { runs, quarantines, lbs: services.lbs, poolGuard: services.poolGuard, now: services.now },
+      runbook,
+      await this.plan(runbook, labels),
+    );
+  }
+
+  private plan(runbook: RunbookConfig, labels: Labels): Promise<RunPlan> {
+    return planRolling(runbook, labels, async (pool) => {
+      const lb = this.options.services.lbs.forPool(pool);
+      if (lb === null) throw new Error(`no load balancer serves pool "${pool}"`);
+      return (await lb.listMembers(pool)).map((m) => m.name);
+    });
   }
 
   /** Resumes runs a crash or shutdown left unfinished, at their first step that did not succeed. */
@@ -209,6 +264,43 @@ export class RunExecutor {
   }
 
   private async execute(
+    full: RunWithSteps,
+    event: 'run.started' | 'run.resumed',
+    shutdown: AbortSignal,
+    cancel: AbortSignal,
+  ): Promise<void> {
+    const pool = full.run.target.pool;
+    const independent = this.runbooks.get(full.run.runbook)?.guards.concurrency === 'independent';
+    const release =
+      pool === undefined || independent
+        ? () => undefined
+        : await this.poolTurn(pool, AbortSignal.any([shutdown, cancel]));
+    try {
+      await this.executeInTurn(full, event, shutdown, cancel);
+    } finally {
+      release();
+    }
+  }
+
+  // Waits until every earlier run on the pool has finished (or the run is stopped); returns the release.
+  private async poolTurn(pool: string, signal: AbortSignal): Promise<() => void> {
+    const previous = this.poolTails.get(pool) ?? Promise.resolve();
+    let release = (): void => undefined;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.poolTails.set(pool, tail);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      void previous.then(resolve);
+    });
+    return () => {
+      release();
+      if (this.poolTails.get(pool) === tail) this.poolTails.delete(pool);
+    };
+  }
+
+  private async executeInTurn(
     full: RunWithSteps,
     event: 'run.started' | 'run.resumed',
     shutdown: AbortSignal,
@@ -376,6 +468,9 @@ export class RunExecutor {
     if (handler === undefined) return { ok: false, error: `unknown action "${step.action}"` };
     const timeoutMs = Number(step.params[TIMEOUT_PARAM] ?? 60_000);
     const now = this.options.services.now();
+    const windows = step.params[WINDOWS_PARAM] as readonly AllowedWindow[] | undefined;
+    const window = windowDecision(windows, now);
+    if (!window.ok) return { ok: false, error: `${step.action} may act only ${window.detail}` };
     const hardStop = new AbortController();
     const timer = setTimeout(
       () => hardStop.abort(new StepTimeout()),
@@ -383,7 +478,12 @@ export class RunExecutor {
     );
     const signal = AbortSignal.any([shutdown, hardStop.signal]);
     try {
-      const { [TIMEOUT_PARAM]: _timeoutMs, [PHASE_PARAM]: _phase, ...params } = step.params;
+      const {
+        [TIMEOUT_PARAM]: _timeoutMs,
+        [PHASE_PARAM]: _phase,
+        [WINDOWS_PARAM]: _windows,
+        ...params
+      } = step.params;
       return await handler(
         {
           ...this.options.services,
@@ -391,6 +491,7 @@ export class RunExecutor {
           runbook: run.runbook,
           signal,
           deadline: now + timeoutMs,
+          undo: isUndoStep(step),
         },
         params,
       );
@@ -432,4 +533,8 @@ export class RunExecutor {
       this.options.logger.error({ err: error, event: event.type }, 'recording a run event failed');
     }
   }
+}
+
+function refused(reason: string, escalate: boolean): StartResult {
+  return { started: false, reason, escalate };
 }

@@ -39,3 +39,24 @@ export { LocalCommandControl, type AllowedCommandSpec, type CommandControl } fro
 export { RunStepApprovals } from './steps/approvals.js';
 export { NotifierStepNotifier } from './steps/NotifierStepNotifier.js';
 export type { ApprovalPort, StepExtensions, StepNotifier } from './steps/stepPorts.js';
+export {
+  isServing,
+  PoolGuard,
+  type GuardDecision,
+  type MemberChange,
+  type PoolGuardOptions,
+  type RemovalCheck,
+} from './guards/poolGuard.js';
+export {
+  changeMember,
+  lbForPool,
+  MANUAL_OPS,
+  memberState,
+  type ManualOp,
+  type ManualOpsDeps,
+  type MemberChangeRequest,
+  type MemberChangeResult,
+  type MemberState,
+} from './manualOps.js';
+export { describeRefusals } from './guards/poolGuard.js';
+export type { DryRunReport, DryRunStep } from './guards/dryRun.js';

@@ -1,5 +1,6 @@
 import type { LoadBalancer } from '../lb/index.js';
 import type { MetricsQuery } from '../promql/index.js';
+import type { PoolGuard } from './guards/poolGuard.js';
 import type { StepExtensions } from './steps/stepPorts.js';
 
 /** A service verb a runbook step can ask for. */
@@ -44,6 +45,8 @@ export interface StepServices extends StepExtensions {
   readonly services: ServiceControl;
   readonly query: MetricsQuery;
   readonly audit: AuditPort;
+  /** The pool guards every step that takes a member out (or lowers its weight) must pass. */
+  readonly poolGuard: PoolGuard;
   readonly now: () => number;
   /** How often steps poll state they wait for. @default 500 */
   readonly pollMs: number;

@@ -5,6 +5,8 @@ import type { LoadBalancerDirectory } from './ports.js';
 
 /** The step's timeout in ms, stored with its params. */
 export const TIMEOUT_PARAM = 'timeout_ms';
+/** The windows a persisted step may act in, stored with its params. */
+export const WINDOWS_PARAM = 'allowed_windows';
 /** Marks a persisted step as part of the undo path (`params.phase = 'undo'`). */
 export const PHASE_PARAM = 'phase';
 /**
@@ -57,6 +59,7 @@ export function toNewStep(step: PlannedStep, phase?: 'undo'): NewRunStep {
     params: {
       ...step.params,
       [TIMEOUT_PARAM]: step.timeoutMs,
+      ...(step.allowedWindows === undefined ? {} : { [WINDOWS_PARAM]: step.allowedWindows }),
       ...(phase === undefined ? {} : { [PHASE_PARAM]: phase }),
     },
   };

@@ -6,7 +6,7 @@ import type { ScrapeManager } from '../ingest/index.js';
 import type { LoadBalancer } from '../lb/index.js';
 import type { MetricsQuery, RemotePromqlQuery } from '../promql/index.js';
 import type { RuleManager } from '../rules/index.js';
-import type { RunExecutor } from '../runbooks/index.js';
+import type { PoolGuard, RunExecutor } from '../runbooks/index.js';
 import type { StateStore } from '../store/index.js';
 import type { EmbeddedTsdb } from '../tsdb/index.js';
 
@@ -26,6 +26,8 @@ export interface ServerParts {
   readonly scrape: ScrapeManager;
   readonly rules: RuleManager;
   readonly executor: RunExecutor;
+  /** The pool guards runbooks and `swas lb` share (one lock per pool across both). */
+  readonly poolGuard: PoolGuard;
   readonly incidents: IncidentManager;
   readonly registry: Registry;
   readonly logger: Logger;

@@ -10,6 +10,7 @@ import { compileRuleGroups, RuleManager } from '../rules/index.js';
 import {
   NotifierStepNotifier,
   Reconciler,
+  PoolGuard,
   RunExecutor,
   RunStepApprovals,
   type CommandControl,
@@ -119,8 +120,14 @@ export class SwasServer {
       (n, r) => incidents?.recordDelivery(n, r) ?? Promise.resolve(),
       logger,
     );
+    const poolGuard = new PoolGuard({
+      guardsFor: (pool) => (server?.loaded ?? loaded).config.pools[pool] ?? PoolGuard.defaults(),
+      query,
+      now,
+    });
     const executor = RunExecutor.create({
       runs: store.runs,
+      quarantines: store.quarantines,
       services: {
         lbs: swap.lbs,
         services: swap.services,
@@ -136,6 +143,7 @@ export class SwasServer {
         }),
         query,
         audit: auditFromStore(store, now),
+        poolGuard,
         now,
         pollMs: 500,
       },
@@ -181,6 +189,7 @@ export class SwasServer {
       scrape,
       rules,
       executor,
+      poolGuard,
       incidents,
       registry,
       logger,

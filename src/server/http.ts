@@ -6,7 +6,9 @@ import { errorHandler } from './httpErrors.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { incidentRoutes } from './routes/incidentRoutes.js';
 import { intakeRoutes } from './routes/intakeRoutes.js';
+import { lbRoutes } from './routes/lbRoutes.js';
 import { prometheusRoutes } from './routes/prometheusRoutes.js';
+import { runbookRoutes } from './routes/runbookRoutes.js';
 import { runRoutes } from './routes/runRoutes.js';
 import { silenceRoutes } from './routes/silenceRoutes.js';
 import { writeRoutes } from './routes/writeRoutes.js';
@@ -54,6 +56,8 @@ export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance>
   intakeRoutes(app, parts);
   runRoutes(app, parts);
   approvalRoutes(app, parts);
+  lbRoutes(app, parts);
+  runbookRoutes(app, parts);
   silenceRoutes(app, parts);
   const limits = parts.config().config.remote_write_receiver;
   writeRoutes(app, parts, {

@@ -16,6 +16,8 @@ export interface StepContext extends StepServices, StepExtensions {
   readonly signal: AbortSignal;
   /** When the step's own timeout ends (ms); steps that wait stop waiting here. */
   readonly deadline: number;
+  /** True for a step of the run's undo path, which restores the state before the run. */
+  readonly undo: boolean;
 }
 
 /** A step implementation: expanded params in, outcome out. */

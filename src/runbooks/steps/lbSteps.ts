@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadBalancer, MemberAdminState, PoolMember } from '../../lb/index.js';
 import {
   auditAction,
@@ -8,6 +7,14 @@ import {
   type StepHandler,
   type StepOutcome,
 } from './StepContext.js';
+import { guardedChange } from './guardedChange.js';
+import {
+  memberSnapshot as snapshot,
+  rampWeight,
+  rampWeights,
+  setWeight,
+  weightRampOf,
+} from './weightRamp.js';
 
 function lbFor(ctx: StepContext, pool: string): LoadBalancer {
   const lb = ctx.lbs.forPool(pool);
@@ -15,13 +22,6 @@ function lbFor(ctx: StepContext, pool: string): LoadBalancer {
     throw new Error(`no load balancer serves pool "${pool}"; add it to load_balancers[].pools in swas.yaml`);
   return lb;
 }
-
-const snapshot = (m: PoolMember) => ({
-  admin: m.admin,
-  operational: m.operational,
-  weight: m.weight,
-  sessions: m.activeSessions,
-});
 
 /** Sets a member's admin state unless it is already there (idempotent), auditing the change. */
 async function setState(
@@ -58,14 +58,20 @@ async function setState(
   return after;
 }
 
-/** Takes a member out of rotation with `drain`, then waits for its sessions to finish. */
+/** Takes a member out of rotation with `drain` if the pool guards allow it, then waits for its sessions to finish. */
 export const drainMember: StepHandler = async (ctx, params) => {
   const pool = stringParam(params, 'pool');
   const name = stringParam(params, 'member');
   const lb = lbFor(ctx, pool);
   const before = await lb.getMember(pool, name);
-  const member =
-    before.admin === 'maint' ? before : await setState(ctx, lb, before, 'drain', `runbook ${ctx.runbook}`);
+  const changed =
+    before.admin === 'ready'
+      ? await guardedChange(ctx, lb, before, { kind: 'out' }, () =>
+          setState(ctx, lb, before, 'drain', `runbook ${ctx.runbook}`),
+        )
+      : { ok: true as const, value: before, guards: [] };
+  if (!changed.ok) return changed.outcome;
+  const { value: member, guards } = changed;
   const idle = await pollUntil(ctx, async () => {
     const now = await lb.getMember(pool, name);
     return now.activeSessions === 0 ? now : null;
@@ -75,7 +81,7 @@ export const drainMember: StepHandler = async (ctx, params) => {
     return {
       ok: true,
       message: `${pool}/${name} ${was}; no active sessions`,
-      result: { before: snapshot(before), after: snapshot(idle) },
+      result: { before: snapshot(before), after: snapshot(idle), guards },
     };
   const left = (await lb.getMember(pool, name)).activeSessions;
   if (params.on_timeout === 'fail')
@@ -83,25 +89,28 @@ export const drainMember: StepHandler = async (ctx, params) => {
   return {
     ok: true,
     message: `${pool}/${name} ${was}; ${left} sessions still active at the timeout, continuing`,
-    result: { before: snapshot(before), after: snapshot(member), sessionsLeft: left },
+    result: { before: snapshot(before), after: snapshot(member), sessionsLeft: left, guards },
   };
 };
 
-/** Puts a member in maintenance: no traffic, no health-check transitions. */
+/** Puts a member in maintenance (no traffic, no health-check transitions) if the pool guards allow it. */
 export const maintMember: StepHandler = async (ctx, params) => {
   const pool = stringParam(params, 'pool');
   const name = stringParam(params, 'member');
   const lb = lbFor(ctx, pool);
   const before = await lb.getMember(pool, name);
-  const after = await setState(ctx, lb, before, 'maint', `runbook ${ctx.runbook}`);
+  const changed = await guardedChange(ctx, lb, before, { kind: 'out' }, () =>
+    setState(ctx, lb, before, 'maint', `runbook ${ctx.runbook}`),
+  );
+  if (!changed.ok) return changed.outcome;
   return {
     ok: true,
     message: `${pool}/${name} in maintenance`,
-    result: { before: snapshot(before), after: snapshot(after) },
+    result: { before: snapshot(before), after: snapshot(changed.value), guards: changed.guards },
   };
 };
 
-/** Sets a member's weight. */
+/** Sets a member's weight; lowering it passes the pool guards first. */
 export const weighMember: StepHandler = async (ctx, params) => {
   const pool = stringParam(params, 'pool');
   const name = stringParam(params, 'member');
@@ -109,33 +118,32 @@ export const weighMember: StepHandler = async (ctx, params) => {
   const lb = lbFor(ctx, pool);
   const before = await lb.getMember(pool, name);
   // Checks before acting: a resumed or undo step whose weight is already set changes and audits nothing.
-  if (before.weight === weight)
-    return {
-      ok: true,
-      message: `${pool}/${name} weight already ${weight}`,
-      result: { before: snapshot(before), after: snapshot(before) },
-    };
-  await lb.setWeight(pool, name, weight);
-  const after = await lb.getMember(pool, name);
-  await auditAction(ctx, {
-    action: 'lb.weight',
-    target: `${pool}/${name}`,
-    reason: `runbook ${ctx.runbook}`,
-    before: snapshot(before),
-    after: snapshot(after),
-    result: 'ok',
-  });
+  const changed =
+    weight < before.weight
+      ? await guardedChange(ctx, lb, before, { kind: 'weight', weight }, () =>
+          setWeight(ctx, lb, before, weight, `runbook ${ctx.runbook}`),
+        )
+      : {
+          ok: true as const,
+          value: await setWeight(ctx, lb, before, weight, `runbook ${ctx.runbook}`),
+          guards: [],
+        };
+  if (!changed.ok) return changed.outcome;
   return {
     ok: true,
-    message: `${pool}/${name} weight ${before.weight} → ${after.weight}`,
-    result: { before: snapshot(before), after: snapshot(after) },
+    message:
+      before.weight === weight
+        ? `${pool}/${name} weight already ${weight}`
+        : `${pool}/${name} weight ${before.weight} → ${changed.value.weight}`,
+    result: { before: snapshot(before), after: snapshot(changed.value), guards: changed.guards },
   };
 };
 
 /**
  * Returns a member to rotation with a ramp so a repaired server is not flooded: HAProxy's slow start
  * (which only applies from maint, so a drained member goes drain → maint → ready), swas's own weight
- * steps, or none. Done when the member is up and the ramp has finished.
+ * steps, or none. Done when the member is up and the ramp has finished; a weight ramp with a `check` must
+ * also hold at every weight, or the member backs off to the first weight and the step fails.
  */
 export const readyMember: StepHandler = async (ctx, params) => {
   const pool = stringParam(params, 'pool');
@@ -146,10 +154,8 @@ export const readyMember: StepHandler = async (ctx, params) => {
   const reason = `runbook ${ctx.runbook}`;
   if (ramp === 'slowstart' && before.admin === 'drain')
     await setState(ctx, lb, before, 'maint', `${reason}: drain → ready would skip slow start`);
-  const weights =
-    typeof ramp === 'object' && ramp !== null
-      ? rampWeights(ramp as { weights: number[] }, before.initialWeight)
-      : [];
+  const weightRamp = weightRampOf(ramp);
+  const weights = weightRamp === null ? [] : rampWeights(weightRamp, before.initialWeight);
   if (weights.length > 0 && before.admin !== 'ready')
     await setWeight(ctx, lb, before, weights[0] ?? before.initialWeight, reason);
   await setState(ctx, lb, await lb.getMember(pool, name), 'ready', reason);
@@ -165,43 +171,13 @@ export const readyMember: StepHandler = async (ctx, params) => {
       result: { before: snapshot(before) },
     };
   if (ramp === 'slowstart') return awaitSlowStart(ctx, lb, before);
-  for (const weight of weights.slice(1)) {
-    await sleep(Number((ramp as { interval?: number }).interval ?? 5000), undefined, { signal: ctx.signal });
-    await setWeight(ctx, lb, await lb.getMember(pool, name), weight, reason);
-  }
-  const after = await lb.getMember(pool, name);
-  const how = weights.length > 0 ? `weights ${weights.join(' → ')}` : 'no ramp';
+  if (weightRamp !== null) return rampWeight(ctx, lb, before, weights, weightRamp, reason);
   return {
     ok: true,
-    message: `${pool}/${name} back in rotation (${how})`,
-    result: { before: snapshot(before), after: snapshot(after), weights },
+    message: `${pool}/${name} back in rotation (no ramp)`,
+    result: { before: snapshot(before), after: snapshot(up), weights },
   };
 };
-
-// Weight steps as absolute weights, always ending at the configured weight.
-function rampWeights(ramp: { weights: number[] }, initialWeight: number): number[] {
-  const percents = ramp.weights.at(-1) === 100 ? ramp.weights : [...ramp.weights, 100];
-  return percents.map((p) => Math.max(1, Math.round((initialWeight * p) / 100)));
-}
-
-async function setWeight(
-  ctx: StepContext,
-  lb: LoadBalancer,
-  member: PoolMember,
-  weight: number,
-  reason: string,
-): Promise<void> {
-  await lb.setWeight(member.pool, member.name, weight);
-  const after = await lb.getMember(member.pool, member.name);
-  await auditAction(ctx, {
-    action: 'lb.weight',
-    target: `${member.pool}/${member.name}`,
-    reason,
-    before: snapshot(member),
-    after: snapshot(after),
-    result: 'ok',
-  });
-}
 
 async function awaitSlowStart(ctx: StepContext, lb: LoadBalancer, before: PoolMember): Promise<StepOutcome> {
   const { pool, name } = before;

@@ -1,0 +1,239 @@
+import type { PoolGuardsConfig } from '../../config/index.js';
+import { errorMessage } from '../../core/index.js';
+import type { LoadBalancer, PoolMember } from '../../lb/index.js';
+import type { MetricsQuery, QueryValue } from '../../promql/index.js';
+
+/** What a change does to a member: takes it out of service, or sets its weight. */
+export type MemberChange = { readonly kind: 'out' } | { readonly kind: 'weight'; readonly weight: number };
+
+/** The guards of DESIGN §6, by the names dry-run, `swas lb` and step results show. */
+export type GuardName =
+  | 'target_sanity'
+  | 'quarantine'
+  | 'flap_budget'
+  | 'window'
+  | 'concurrency'
+  | 'last_member'
+  | 'blast_radius'
+  | 'capacity';
+
+/** One guard's verdict, as dry-run, `swas lb` and the run's step result show it. */
+export interface GuardDecision {
+  readonly guard: GuardName;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** The verdict on a change: allowed, or refused with the guards that said no. */
+export interface RemovalCheck {
+  readonly ok: boolean;
+  readonly decisions: readonly GuardDecision[];
+  /**
+   * When only capacity refused and the pool's fallback is `shed`: the lowest weight the member may be
+   * lowered to now (below its current weight), or null when the pool cannot spare any of it.
+   */
+  readonly shedTo: number | null;
+  /** The pool's capacity fallback when capacity refused, else null. */
+  readonly fallback: 'shed' | 'page' | null;
+}
+
+/** Options for {@link PoolGuard}. */
+export interface PoolGuardOptions {
+  /** The guards of a pool (the defaults for a pool swas.yaml does not list). */
+  readonly guardsFor: (pool: string) => PoolGuardsConfig;
+  readonly query: MetricsQuery;
+  readonly now: () => number;
+}
+
+const DEFAULT_GUARDS: PoolGuardsConfig = { max_out: 1 };
+
+/** True when the member serves traffic now: ready, weighted and passing its health checks. */
+export function isServing(m: PoolMember): boolean {
+  return m.admin === 'ready' && m.weight > 0 && (m.operational === 'up' || m.operational === 'starting');
+}
+
+/**
+ * The pool guards of DESIGN §6.2 and §6.3, shared by runbook steps and `swas lb`: a member may leave
+ * service (or lose weight) only when another member keeps serving, the pool stays within its blast
+ * radius (counted from the load balancer's own state, so every run and every person counts), and the
+ * members that remain can carry the current load with the configured headroom.
+ */
+export class PoolGuard {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: PoolGuardOptions) {}
+
+  /** Pool guards without configuration: never the last serving member, at most one out at once. */
+  static defaults(): PoolGuardsConfig {
+    return DEFAULT_GUARDS;
+  }
+
+  /**
+   * Runs `fn` alone for the pool, so a check and the action it allows happen together: two changes on
+   * the same pool cannot both pass on the same spare capacity.
+   */
+  async withPoolLock<T>(pool: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(pool) ?? Promise.resolve();
+    const turn = previous.then(fn, fn);
+    const settled = turn.catch(() => undefined);
+    this.locks.set(pool, settled);
+    try {
+      return await turn;
+    } finally {
+      if (this.locks.get(pool) === settled) this.locks.delete(pool);
+    }
+  }
+
+  /** Checks a change to `member` of `pool` against the pool's guards, reading the load balancer and metrics now. */
+  async check(lb: LoadBalancer, pool: string, member: string, change: MemberChange): Promise<RemovalCheck> {
+    const members = await lb.listMembers(pool);
+    const target = members.find((m) => m.name === member);
+    if (target === undefined)
+      throw new Error(
+        `pool "${pool}" has no member "${member}" (members: ${members.map((m) => m.name).join(', ')})`,
+      );
+    const guards = this.options.guardsFor(pool);
+    const after = change.kind === 'out' ? 0 : change.weight;
+    // Raising a weight, or a member that does not serve now, takes nothing away from the pool.
+    if (!isServing(target) || after >= target.weight)
+      return { ok: true, decisions: [notRemoving(target, change)], shedTo: null, fallback: null };
+    const others = members.filter((m) => m.name !== member);
+    const decisions: GuardDecision[] = [];
+    const leaving = after === 0;
+    if (leaving) {
+      decisions.push(lastMember(pool, member, others));
+      decisions.push(blastRadius(members, others, guards));
+    }
+    let shedTo: number | null = null;
+    if (guards.capacity !== undefined) {
+      const capacity = await this.capacity(guards.capacity, target, others, after);
+      decisions.push(capacity.decision);
+      shedTo = capacity.shedTo;
+    }
+    const ok = decisions.every((d) => d.ok);
+    const onlyCapacity = !ok && decisions.every((d) => d.ok || d.guard === 'capacity');
+    const fallback = guards.capacity !== undefined && !ok && onlyCapacity ? guards.capacity.fallback : null;
+    return { ok, decisions, shedTo: fallback === 'shed' ? shedTo : null, fallback };
+  }
+
+  private async capacity(
+    config: NonNullable<PoolGuardsConfig['capacity']>,
+    target: PoolMember,
+    others: readonly PoolMember[],
+    weightAfter: number,
+  ): Promise<{ decision: GuardDecision; shedTo: number | null }> {
+    const load = await this.sum(config.load, 'capacity.load');
+    const perMember =
+      config.member_capacity === undefined
+        ? await this.sum(config.member_capacity_query ?? '', 'capacity.member_capacity_query')
+        : { ok: true as const, value: config.member_capacity };
+    if (!load.ok || !perMember.ok) {
+      const error = load.ok ? (perMember.ok ? '' : perMember.error) : load.error;
+      return {
+        decision: {
+          guard: 'capacity',
+          ok: false,
+          detail: `cannot tell whether the pool can spare it: ${error}`,
+        },
+        shedTo: null,
+      };
+    }
+    const share = (m: PoolMember) => (m.initialWeight > 0 ? m.weight / m.initialWeight : 1);
+    const remaining = others.filter(isServing).reduce((sum, m) => sum + perMember.value * share(m), 0);
+    const usable = 1 - config.headroom;
+    const targetShare = target.initialWeight > 0 ? weightAfter / target.initialWeight : 0;
+    const carried = (remaining + perMember.value * targetShare) * usable;
+    const numbers = `load ${round(load.value)}, the rest carry ${round(carried)} at ${Math.round(usable * 100)}% of capacity (${round(perMember.value)} per member)`;
+    if (carried >= load.value)
+      return { decision: { guard: 'capacity', ok: true, detail: numbers }, shedTo: null };
+    // The smallest share of its weight the member must keep for the pool to carry the load.
+    const keep = (load.value / usable - remaining) / perMember.value;
+    const weight = Math.max(1, Math.ceil(keep * target.initialWeight));
+    return {
+      decision: {
+        guard: 'capacity',
+        ok: false,
+        detail: `the remaining members cannot carry the load: ${numbers}; it must keep weight ${weight} of ${target.initialWeight}`,
+      },
+      shedTo: weight < target.weight ? weight : null,
+    };
+  }
+
+  private async sum(
+    expr: string,
+    field: string,
+  ): Promise<{ ok: true; value: number } | { ok: false; error: string }> {
+    try {
+      const outcome = await this.options.query.instant(expr, this.options.now());
+      if (!outcome.ok) return { ok: false, error: `${field} query failed: ${outcome.error.message}` };
+      const value = sumOf(outcome.value);
+      if (value === null) return { ok: false, error: `${field} (${expr}) returned no sample` };
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error: `${field} query failed: ${errorMessage(error)}` };
+    }
+  }
+}
+
+function sumOf(value: QueryValue): number | null {
+  if (value.resultType === 'scalar') return Number.isFinite(value.result[1]) ? value.result[1] : null;
+  if (value.resultType !== 'vector' || value.result.length === 0) return null;
+  const total = value.result.reduce((sum, s) => sum + s.value, 0);
+  return Number.isFinite(total) ? total : null;
+}
+
+function notRemoving(target: PoolMember, change: MemberChange): GuardDecision {
+  const what = change.kind === 'out' ? 'taking it out' : `weight ${target.weight} → ${change.weight}`;
+  return {
+    guard: 'blast_radius',
+    ok: true,
+    detail: isServing(target)
+      ? `${what} takes nothing away from the pool`
+      : `${target.pool}/${target.name} is not serving now (${target.statusText}, weight ${target.weight}); ${what} takes nothing away`,
+  };
+}
+
+function lastMember(pool: string, member: string, others: readonly PoolMember[]): GuardDecision {
+  const serving = others.filter(isServing);
+  return serving.length > 0
+    ? { guard: 'last_member', ok: true, detail: `${serving.length} other member(s) of ${pool} keep serving` }
+    : {
+        guard: 'last_member',
+        ok: false,
+        detail: `${pool}/${member} is the last member of ${pool} serving traffic; taking it out would stop the pool`,
+      };
+}
+
+function blastRadius(
+  members: readonly PoolMember[],
+  others: readonly PoolMember[],
+  guards: PoolGuardsConfig,
+): GuardDecision {
+  const out = others.filter((m) => !isServing(m));
+  const limits = [guards.max_out];
+  if (guards.max_out_percent !== undefined)
+    limits.push(Math.floor((members.length * guards.max_out_percent) / 100));
+  const limit = Math.min(...limits);
+  const outText =
+    out.length === 0
+      ? 'none out now'
+      : `out now: ${out.map((m) => `${m.name} (${m.statusText})`).join(', ')}`;
+  const ok = out.length + 1 <= limit;
+  return {
+    guard: 'blast_radius',
+    ok,
+    detail: `${ok ? 'within' : 'over'} the limit of ${limit} member(s) of ${members.length} out at once with this one; ${outText}`,
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+/** The refusing guards of a check, for messages: `capacity: …; blast_radius: …`. */
+export function describeRefusals(decisions: readonly GuardDecision[]): string {
+  return decisions
+    .filter((d) => !d.ok)
+    .map((d) => `${d.guard}: ${d.detail}`)
+    .join('; ');
+}

@@ -1,0 +1,109 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { InputError } from '../../core/index.js';
+import type { LoadBalancer } from '../../lb/index.js';
+import {
+  changeMember,
+  lbForPool,
+  MANUAL_OPS,
+  type GuardDecision,
+  type ManualOp,
+  type ManualOpsDeps,
+  type MemberChangeResult,
+} from '../../runbooks/index.js';
+import type { ServerParts } from '../ServerParts.js';
+import { parseInput } from './validate.js';
+
+const poolParams = z.strictObject({ pool: z.string().min(1) });
+const memberParams = z.strictObject({
+  pool: z.string().min(1),
+  member: z.string().min(1),
+  op: z.enum(['drain', 'maint', 'ready', 'weight'] satisfies readonly ManualOp[], {
+    error: `the operation is one of ${MANUAL_OPS.join(', ')}`,
+  }),
+});
+const changeBody = z.strictObject({
+  reason: z.string().max(1000).optional(),
+  force: z.boolean().default(false),
+  weight: z.number().int().min(0).max(256).optional(),
+});
+
+/** Stable code of a change the pool guards (or a run holding the member) refused. */
+export const GUARD_REFUSED_CODE = 'SWAS-LB-GUARD';
+
+/** The pools swas may act on, from swas.yaml's load_balancers[].pools. */
+function knownPools(parts: ServerParts): string[] {
+  return parts.config().config.load_balancers.flatMap((l) => l.pools);
+}
+
+/** The load-balancer directory `swas lb` reads, from the current config and adapters. */
+function manualOpsDeps(parts: ServerParts): ManualOpsDeps {
+  return {
+    lbs: {
+      forPool(pool: string): LoadBalancer | null {
+        const config = parts.config().config.load_balancers.find((l) => l.pools.includes(pool));
+        return parts.loadBalancers().find((lb) => lb.name === config?.name) ?? null;
+      },
+    },
+    poolGuard: parts.poolGuard,
+    runs: parts.store.runs,
+    audit: parts.store.audit,
+    now: parts.now,
+    knownPools: () => knownPools(parts),
+  };
+}
+
+/** Every guard's verdict on its own line, for people reading the 409 (and `swas lb`). */
+function describeGuards(guards: readonly GuardDecision[]): string {
+  return guards.map((g) => `\n  ${g.ok ? 'ok' : 'REFUSED'}  ${g.guard}: ${g.detail}`).join('');
+}
+
+function refusalMessage(result: Extract<MemberChangeResult, { result: 'refused' }>): string {
+  return `${result.reason}${describeGuards(result.guards)}\nSend force: true (\`swas lb … --force\`) to act anyway; the audit log records it.`;
+}
+
+/** `swas lb` over HTTP: one pool's members, and drain | maint | ready | weight with the pool guards. */
+export function lbRoutes(app: FastifyInstance, parts: ServerParts): void {
+  const deps = manualOpsDeps(parts);
+
+  app.get('/api/v1/pools/:pool/members', async (request) => {
+    const { pool } = parseInput(poolParams, request.params, 'path');
+    const lb = lbForPool(deps, pool);
+    return { pool, loadBalancer: lb.name, members: await lb.listMembers(pool) };
+  });
+
+  app.post(
+    '/api/v1/pools/:pool/members/:member/:op',
+    { config: { role: 'operator' } },
+    async (request, reply) => {
+      const { pool, member, op } = parseInput(memberParams, request.params, 'path');
+      const body = parseInput(changeBody, request.body, 'body');
+      if (op === 'weight' && body.weight === undefined)
+        throw new InputError(
+          'SWAS-API-001',
+          'invalid body: weight: the weight operation needs a weight 0..256',
+        );
+      if (op !== 'weight' && body.weight !== undefined)
+        throw new InputError(
+          'SWAS-API-001',
+          `invalid body: weight: only the weight operation takes a weight, not ${op}`,
+        );
+      const result = await changeMember(deps, {
+        pool,
+        member,
+        op,
+        weight: body.weight,
+        reason: body.reason ?? null,
+        force: body.force,
+        actor: request.identity?.name ?? 'unknown',
+      });
+      if (result.result === 'refused')
+        return reply.status(409).send({
+          error: { code: GUARD_REFUSED_CODE, message: refusalMessage(result) },
+          guards: result.guards,
+          heldBy: result.heldBy,
+        });
+      return { pool, member, op, ...result };
+    },
+  );
+}
