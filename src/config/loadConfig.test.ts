@@ -211,6 +211,99 @@ undo:
     ]);
   });
 
+  it('rejects bad guards, pools and rolling sections at load, naming file:line and field', async () => {
+    const runbook = `name: roll
+trigger: { manual: true, alert: MemberDown }
+rolling: { pool: api, members: 'web-(', batch: 150% }
+guards:
+  max_targets: 0
+  flap_budget: { runs: 0, window: 10s }
+  concurrency: sometimes
+  allowed_windows:
+    - { schedule: '61 * * * *', duration: 1h, time_zone: Mars/Olympus }
+steps:
+  - action: lb.drain
+    allowed_windows: []
+  - action: lb.ready
+    with: { ramp: { weights: [10, 50], check: 'rate(x[1m' } }
+undo:
+  - action: lb.ready
+`;
+    const dir = await project({
+      'swas.yaml': `${goodConfig}pools:
+  api: { max_out: 1 }
+  web:
+    max_out: -1
+    capacity: { load: 'sum(', headroom: 2 }
+`,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': runbook,
+    });
+    const found = (await problems(dir)).map((i) => i.replace(`${dir}/`, ''));
+    const expected = [
+      /^swas.yaml:\d+:\d+: pools.web.max_out: .*>=0/,
+      /^swas.yaml:\d+:\d+: pools.web.capacity.headroom: .*<=0.9/,
+      /^swas.yaml:\d+:\d+: pools.web.capacity: set exactly one of member_capacity and member_capacity_query/,
+    ];
+    for (const pattern of expected) expect(found).toContainEqual(expect.stringMatching(pattern));
+
+    // Once swas.yaml is fixed, the runbook's own problems show, each at its line.
+    const fixed = await project({
+      'swas.yaml': goodConfig,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': runbook,
+    });
+    const runbookIssues = (await problems(fixed)).map((i) => i.replace(`${fixed}/`, ''));
+    for (const pattern of [
+      /^runbooks\/r.yml:2:\d+: trigger: set trigger.alert .* or trigger.manual: true/,
+      /^runbooks\/r.yml:3:\d+: rolling.members: /,
+      /^runbooks\/r.yml:3:\d+: rolling.batch: /,
+      /^runbooks\/r.yml:5:\d+: guards.max_targets: /,
+      /^runbooks\/r.yml:6:\d+: guards.flap_budget.runs: /,
+      /^runbooks\/r.yml:6:\d+: guards.flap_budget.window: 10s is too short/,
+      /^runbooks\/r.yml:7:\d+: guards.concurrency: /,
+      /^runbooks\/r.yml:9:\d+: guards.allowed_windows\[0\].schedule: /,
+      /^runbooks\/r.yml:9:\d+: guards.allowed_windows\[0\].time_zone: /,
+      /^runbooks\/r.yml:12:\d+: steps\[0\].allowed_windows: list at least one window/,
+    ])
+      expect(runbookIssues).toContainEqual(expect.stringMatching(pattern));
+    expect(runbookIssues).toHaveLength(10);
+
+    // A schema-valid rolling runbook is then cross-checked: its pool, its undo, its ramp check.
+    const crossChecked = await project({
+      'swas.yaml': `${goodConfig}pools:
+  api: { max_out: 1 }
+`,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': `name: roll
+trigger: { manual: true }
+rolling: { pool: api }
+steps:
+  - action: lb.drain
+  - action: lb.ready
+    with: { ramp: { weights: [10, 50], check: 'rate(x[1m' } }
+undo:
+  - action: lb.ready
+`,
+    });
+    let issues: string[] = [];
+    try {
+      await loadConfig(join(crossChecked, 'swas.yaml'), {
+        env: {},
+        checkExpression: (e) => (e.includes('rate(x[1m') ? { message: 'unclosed bracket' } : null),
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues = error.issues.map(formatConfigIssue).map((i) => i.replace(`${crossChecked}/`, ''));
+    }
+    expect(issues).toEqual([
+      expect.stringMatching(/^runbooks\/r.yml:8:\d+: undo: a rolling runbook undoes the batch/),
+      expect.stringMatching(/^runbooks\/r.yml:3:\d+: rolling.pool: pool "api" is not served/),
+      expect.stringMatching(/^runbooks\/r.yml:7:\d+: steps\[1\].with.ramp.check: unclosed bracket$/),
+      expect.stringMatching(/^swas.yaml:\d+:\d+: pools.api: pool "api" is not served by any load balancer/),
+    ]);
+  });
+
   it('loads a group with bad PromQL as broken, naming file:line, group and rule; other groups load', async () => {
     const dir = await project({
       'swas.yaml': goodConfig,

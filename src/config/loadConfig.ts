@@ -245,6 +245,15 @@ function checkRunbook(
       }
     }
   };
+  if (runbook.rolling !== undefined && runbook.undo !== undefined)
+    issues.push(
+      issueAt(
+        source,
+        ['undo'],
+        'undo',
+        'a rolling runbook undoes the batch it was acting on by itself; leave undo out',
+      ),
+    );
   const rollingPool = runbook.rolling?.pool;
   if (rollingPool !== undefined && !rollingPool.includes('{{') && !pools.has(rollingPool))
     issues.push(

@@ -293,7 +293,9 @@ export const runbookSchema = z.strictObject({
       batch: z
         .union([
           z.number().int().min(1),
-          z.string().regex(/^\d{1,3}%$/, { message: 'a count or a percent like 25%' }),
+          z
+            .string()
+            .regex(/^(100|[1-9]\d?)%$/, { message: 'a count, or a percent from 1% to 100% like 25%' }),
         ])
         .default(1)
         .describe(
