@@ -29,3 +29,6 @@ export {
   type RelabelProblem,
 } from './relabelConfig.js';
 export { expandFilePatterns } from './files.js';
+export { probeConfig, type ProbeConfig } from './probeConfig.js';
+export { HTTP_PROBE_METHODS, httpProbeSchema, httpScenarioSchema } from './httpProbeSchema.js';
+export { DNS_PROBE_RECORD_TYPES, dnsProbeSchema, tcpProbeSchema, tlsProbeSchema } from './netProbeSchema.js';

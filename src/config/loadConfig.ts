@@ -333,6 +333,11 @@ function checkCrossReferences(
     'load balancer name',
   );
   unique(
+    config.probes.map((p) => p.name),
+    (i) => ['probes', i, 'name'],
+    'probe name',
+  );
+  unique(
     config.notify.webhooks.map((s) => s.name),
     (i) => ['notify', 'webhooks', i, 'name'],
     'webhook name',

@@ -3,6 +3,7 @@ import { parseMatchers } from '../core/index.js';
 import { compileAnchoredRegex } from '../tsdb/index.js';
 import { RELABEL_ACTIONS, RELABEL_DEFAULTS, relabelConfigProblem } from './relabelConfig.js';
 import { poolGuards } from './poolGuards.js';
+import { probeConfig } from './probeConfig.js';
 import {
   commandArgv,
   duration,
@@ -484,6 +485,12 @@ export const swasConfigSchema = z.strictObject({
       }),
     )
     .default([]),
+  probes: z
+    .array(probeConfig)
+    .default([])
+    .describe(
+      'black-box checks the server runs from its own vantage point; results are probe_* series labelled probe, kind and vantage="server"',
+    ),
   pools: z
     .record(name, poolGuards)
     .default({})

@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/index.js';
 import type { IncidentManager } from '../incidents/index.js';
 import type { ScrapeManager } from '../ingest/index.js';
 import type { LoadBalancer } from '../lb/index.js';
+import type { ProbeScheduler } from '../probes/index.js';
 import type { MetricsQuery, RemotePromqlQuery } from '../promql/index.js';
 import type { RuleManager } from '../rules/index.js';
 import type { PoolGuard, RunExecutor } from '../runbooks/index.js';
@@ -25,6 +26,8 @@ export interface ServerParts {
   readonly remoteQuery: RemotePromqlQuery | null;
   readonly scrape: ScrapeManager;
   readonly rules: RuleManager;
+  /** The black-box probes the server runs itself (vantage `server`). */
+  readonly probes: ProbeScheduler;
   readonly executor: RunExecutor;
   /** The pool guards runbooks and `swas lb` share (one lock per pool across both). */
   readonly poolGuard: PoolGuard;

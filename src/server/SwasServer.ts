@@ -17,6 +17,7 @@ import {
   type HostControl,
   type ServiceControl,
 } from '../runbooks/index.js';
+import { ProbeScheduler, scheduledProbe } from '../probes/index.js';
 import { openStateStore } from '../store/index.js';
 import { EmbeddedTsdb } from '../tsdb/index.js';
 import { join } from 'node:path';
@@ -120,6 +121,17 @@ export class SwasServer {
       (n, r) => incidents?.recordDelivery(n, r) ?? Promise.resolve(),
       logger,
     );
+    const probes = new ProbeScheduler({
+      vantage: 'server',
+      appender,
+      now,
+      onResult: (status, previous) => {
+        if (previous !== null && previous.result.success === status.result.success) return;
+        const fields = { probe: status.probe, kind: status.kind, error: status.result.error };
+        if (status.result.success) logger.info(fields, 'probe succeeds');
+        else logger.warn(fields, 'probe fails');
+      },
+    });
     const poolGuard = new PoolGuard({
       guardsFor: (pool) => (server?.loaded ?? loaded).config.pools[pool] ?? PoolGuard.defaults(),
       query,
@@ -188,6 +200,7 @@ export class SwasServer {
       remoteQuery,
       scrape,
       rules,
+      probes,
       executor,
       poolGuard,
       incidents,
@@ -227,6 +240,7 @@ export class SwasServer {
     server.discovery = await startServiceDiscovery(loaded, (targets) => scrape.setTargets(targets), logger);
     scrape.start();
     rules.start();
+    probes.setProbes(config.probes.map(scheduledProbe));
     // Scraped samples become durable within a second; remote writes commit before they are acknowledged.
     server.commitTimer = setInterval(() => {
       series.commit().catch((error: unknown) => logger.error({ err: error }, 'committing samples failed'));
@@ -307,6 +321,7 @@ export class SwasServer {
     this.rebind(config);
     await this.parts.incidents.setPolicy(policy);
     this.parts.executor.setRunbooks(next.runbooks.map((r) => r.runbook));
+    this.parts.probes.setProbes(config.probes.map(scheduledProbe));
     this.parts.rules.setTemplateData(config.rules.external_labels, config.server.external_url ?? '');
     // Broken rule groups load as warnings (not evaluated, SwasRuleGroupBroken fires); `swas up` logs them at start.
     for (const warning of next.warnings) this.parts.logger.warn(formatConfigIssue(warning));
@@ -340,6 +355,7 @@ export class SwasServer {
     await rules.stop();
     this.discovery?.stop();
     await scrape.stop();
+    this.parts.probes.stop();
     this.parts.incidents.stop();
     await this.reconciler?.stop();
     await executor.shutdown(this.loaded.config.server.shutdown_timeout);

@@ -10,6 +10,7 @@ import { lbRoutes } from './routes/lbRoutes.js';
 import { prometheusRoutes } from './routes/prometheusRoutes.js';
 import { runbookRoutes } from './routes/runbookRoutes.js';
 import { runRoutes } from './routes/runRoutes.js';
+import { probeRoutes } from './routes/probeRoutes.js';
 import { silenceRoutes } from './routes/silenceRoutes.js';
 import { writeRoutes } from './routes/writeRoutes.js';
 import type { ServerParts } from './ServerParts.js';
@@ -59,6 +60,7 @@ export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance>
   lbRoutes(app, parts);
   runbookRoutes(app, parts);
   silenceRoutes(app, parts);
+  probeRoutes(app, parts);
   const limits = parts.config().config.remote_write_receiver;
   writeRoutes(app, parts, {
     maxBodyBytes: limits.max_body_bytes,
