@@ -4,28 +4,20 @@ import { errorMessage, type Labels } from '../core/index.js';
 import type { QuarantineRepository, Run, RunRepository, RunStep, RunWithSteps } from '../store/index.js';
 import { dryRun, type DryRunReport } from './guards/dryRun.js';
 import { leaveOutOfRotation } from './guards/quarantine.js';
-import { checkStartGuards, windowDecision } from './guards/runGuards.js';
-import {
-  deriveUndo,
-  planRolling,
-  runbookMatches,
-  type AllowedWindow,
-  type PlannedStep,
-  type RunPlan,
-} from './planRun.js';
+import { PoolTurns } from './guards/poolTurns.js';
+import { checkStartGuards } from './guards/runGuards.js';
+import { invokeStep } from './invokeStep.js';
+import { deriveUndo, planRolling, runbookMatches, type RunPlan } from './planRun.js';
 import type { StepServices } from './ports.js';
 import {
   captureMemberBefore,
   describeTarget,
   isUndoStep,
-  PHASE_PARAM,
   RESUMABLE_ACTION,
   targetKey,
-  TIMEOUT_PARAM,
   toNewStep,
-  WINDOWS_PARAM,
 } from './runSteps.js';
-import { STEP_HANDLERS, type StepOutcome } from './steps/index.js';
+import type { StepOutcome } from './steps/index.js';
 
 /** What the executor tells the rest of swas as a run progresses. */
 export type RunEvent =
@@ -65,7 +57,6 @@ export interface RunExecutorOptions {
 
 class ShutdownSignal extends Error {}
 class CancelSignal extends Error {}
-class StepTimeout extends Error {}
 type ForwardOutcome =
   { readonly kind: 'done' | 'parked' } | { readonly kind: 'failed'; readonly reason: string };
 
@@ -85,8 +76,8 @@ export class RunExecutor {
   // Reconciliation and load-balancer steps of the same run exclude each other (see holdRun).
   private readonly holds = new Map<string, Promise<unknown>>();
   private readonly actingOnLb = new Set<string>();
-  // The last run in line per pool: runs on one pool take turns unless their runbook is independent.
-  private readonly poolTails = new Map<string, Promise<void>>();
+  // Runs on one pool take turns unless their runbook is independent.
+  private readonly poolTurns = new PoolTurns();
   private state: ExecutorLifecycle = 'running';
 
   private constructor(private readonly options: RunExecutorOptions) {}
@@ -274,30 +265,12 @@ export class RunExecutor {
     const release =
       pool === undefined || independent
         ? () => undefined
-        : await this.poolTurn(pool, AbortSignal.any([shutdown, cancel]));
+        : await this.poolTurns.wait(pool, AbortSignal.any([shutdown, cancel]));
     try {
       await this.executeInTurn(full, event, shutdown, cancel);
     } finally {
       release();
     }
-  }
-
-  // Waits until every earlier run on the pool has finished (or the run is stopped); returns the release.
-  private async poolTurn(pool: string, signal: AbortSignal): Promise<() => void> {
-    const previous = this.poolTails.get(pool) ?? Promise.resolve();
-    let release = (): void => undefined;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.poolTails.set(pool, tail);
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
-      void previous.then(resolve);
-    });
-    return () => {
-      release();
-      if (this.poolTails.get(pool) === tail) this.poolTails.delete(pool);
-    };
   }
 
   private async executeInTurn(
@@ -458,51 +431,8 @@ export class RunExecutor {
     return this.finish(run, status, `${reason}; ${summary}`, failed.length === 0 ? 'done' : 'failed');
   }
 
-  private async runStep(
-    run: Run,
-    step: RunStep,
-    shutdown: AbortSignal,
-  ): Promise<StepOutcome | 'interrupted'> {
-    const handler = STEP_HANDLERS[step.action as PlannedStep['action']] as
-      (typeof STEP_HANDLERS)[PlannedStep['action']] | undefined;
-    if (handler === undefined) return { ok: false, error: `unknown action "${step.action}"` };
-    const timeoutMs = Number(step.params[TIMEOUT_PARAM] ?? 60_000);
-    const now = this.options.services.now();
-    const windows = step.params[WINDOWS_PARAM] as readonly AllowedWindow[] | undefined;
-    const window = windowDecision(windows, now);
-    if (!window.ok) return { ok: false, error: `${step.action} may act only ${window.detail}` };
-    const hardStop = new AbortController();
-    const timer = setTimeout(
-      () => hardStop.abort(new StepTimeout()),
-      timeoutMs + (this.options.abortGraceMs ?? 5000),
-    );
-    const signal = AbortSignal.any([shutdown, hardStop.signal]);
-    try {
-      const {
-        [TIMEOUT_PARAM]: _timeoutMs,
-        [PHASE_PARAM]: _phase,
-        [WINDOWS_PARAM]: _windows,
-        ...params
-      } = step.params;
-      return await handler(
-        {
-          ...this.options.services,
-          actor: `run:${run.id}`,
-          runbook: run.runbook,
-          signal,
-          deadline: now + timeoutMs,
-          undo: isUndoStep(step),
-        },
-        params,
-      );
-    } catch (error) {
-      if (shutdown.aborted) return 'interrupted';
-      if (hardStop.signal.aborted)
-        return { ok: false, error: `step did not finish within its ${timeoutMs / 1000} s timeout` };
-      return { ok: false, error: errorMessage(error) };
-    } finally {
-      clearTimeout(timer);
-    }
+  private runStep(run: Run, step: RunStep, shutdown: AbortSignal): Promise<StepOutcome | 'interrupted'> {
+    return invokeStep(this.options.services, run, step, shutdown, this.options.abortGraceMs ?? 5000);
   }
 
   private async park(run: Run): Promise<void> {
