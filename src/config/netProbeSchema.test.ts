@@ -60,10 +60,10 @@ describe('tcpProbeSchema', () => {
 
 describe('dnsProbeSchema', () => {
   it('applies defaults and yields what runDnsProbe takes', () => {
-    const config: DnsProbeConfig = dnsProbeSchema.parse({ kind: 'dns', name: 'api.example.com' });
+    const config: DnsProbeConfig = dnsProbeSchema.parse({ kind: 'dns', query: 'api.example.com' });
     expect(config).toEqual({
       kind: 'dns',
-      name: 'api.example.com',
+      query: 'api.example.com',
       type: 'A',
       timeout: 5000,
       expect: { min_answers: 1 },
@@ -72,28 +72,28 @@ describe('dnsProbeSchema', () => {
 
   it('accepts a server as ip, ip:port or [v6]:port', () => {
     for (const server of ['10.0.0.2', '10.0.0.2:5353', '[::1]:53', '::1']) {
-      expect(problems(dnsProbeSchema, { kind: 'dns', name: 'a.example', server })).toEqual([]);
+      expect(problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', server })).toEqual([]);
     }
   });
 
   it('rejects a host name as server, an unknown type, a bad regex and bad min_answers', () => {
-    expect(problems(dnsProbeSchema, { kind: 'dns', name: 'a.example', server: 'ns1.example:53' })).toEqual([
+    expect(problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', server: 'ns1.example:53' })).toEqual([
       'server: "ns1.example:53" is not a DNS server address; write an IP with an optional port, e.g. 10.0.0.2 or 10.0.0.2:5353 or [::1]:53 (host names are not allowed here)',
     ]);
-    expect(problems(dnsProbeSchema, { kind: 'dns', name: 'a.example', type: 'PTR' })[0]).toMatch(
+    expect(problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', type: 'PTR' })[0]).toMatch(
       /^type: .*"A"/,
     );
-    expect(problems(dnsProbeSchema, { kind: 'dns', name: 'a.example', expect: { matches: '[' } })[0]).toMatch(
+    expect(problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', expect: { matches: '[' } })[0]).toMatch(
       /^expect\.matches: \/\[\/ is not a valid regular expression/,
     );
     expect(
-      problems(dnsProbeSchema, { kind: 'dns', name: 'a.example', expect: { min_answers: -1 } })[0],
+      problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', expect: { min_answers: -1 } })[0],
     ).toMatch(/^expect\.min_answers: /);
-    expect(problems(dnsProbeSchema, { kind: 'dns', name: 'a.example', expect: { answers: [] } })).toEqual([
+    expect(problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', expect: { answers: [] } })).toEqual([
       'expect.answers: list at least one answer, or leave answers out',
     ]);
-    expect(problems(dnsProbeSchema, { kind: 'dns', name: 'bad name!' })).toEqual([
-      'name: must be a DNS name like api.example.com',
+    expect(problems(dnsProbeSchema, { kind: 'dns', query: 'bad name!' })).toEqual([
+      'query: must be a DNS name like api.example.com',
     ]);
   });
 });

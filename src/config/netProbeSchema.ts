@@ -115,7 +115,7 @@ const dnsExpect = z
 /** A DNS probe: query one name for one record type and check the answer. */
 export const dnsProbeSchema = z.strictObject({
   kind: z.literal('dns').describe('DNS query probe'),
-  name: z
+  query: z
     .string()
     .regex(/^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/, {
       message: 'must be a DNS name like api.example.com',

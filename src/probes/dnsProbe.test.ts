@@ -37,7 +37,7 @@ describe('runDnsProbe against a real UDP DNS server', () => {
   function probe(name: string, extra: Partial<DnsProbeConfig> = {}): DnsProbeConfig {
     return {
       kind: 'dns',
-      name,
+      query: name,
       type: 'A',
       server: dns.address,
       timeout: 2000,

@@ -12,7 +12,7 @@ export type DnsRecordType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'TXT' | 'NS' | 'SRV'
 export interface DnsProbeConfig {
   readonly kind: 'dns';
   /** The name to query. */
-  readonly name: string;
+  readonly query: string;
   readonly type: DnsRecordType;
   /** DNS server as `ip` or `ip:port`; default the system's (`/etc/resolv.conf`). */
   readonly server?: string | undefined;
@@ -76,12 +76,12 @@ async function query(
   const cancel = () => resolver.cancel();
   deadline.signal.addEventListener('abort', cancel, { once: true });
   try {
-    const records = (await resolver.resolve(config.name, config.type)) as unknown[];
+    const records = (await resolver.resolve(config.query, config.type)) as unknown[];
     return { answers: answerTexts(config.type, records) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (code === 'ENODATA') return { answers: [] };
-    if (code === 'ENOTFOUND') return { error: `${config.name} does not exist (NXDOMAIN)` };
+    if (code === 'ENOTFOUND') return { error: `${config.query} does not exist (NXDOMAIN)` };
     if (code === 'ETIMEOUT' || code === 'ECANCELLED' || deadline.signal.aborted)
       return {
         error: `no reply; ${deadline.signal.aborted ? deadline.reason() : `timed out after ${formatDuration(config.timeout)}`}`,
@@ -130,7 +130,7 @@ export const runDnsProbe: ProbeRunner<DnsProbeConfig> = async (config, ctx) => {
       {},
     );
   }
-  const where = `DNS ${config.type} ${config.name} @${config.server ?? `${resolver.getServers().join(',')} (system)`}`;
+  const where = `DNS ${config.type} ${config.query} @${config.server ?? `${resolver.getServers().join(',')} (system)`}`;
   const deadline = startDeadline(ctx, config.timeout);
   const outcome = await query(resolver, config, deadline);
   const metrics: Record<string, number> = { probe_dns_lookup_time_seconds: secondsSince(start) };
