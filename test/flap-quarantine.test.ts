@@ -27,12 +27,13 @@ describe('a flapping member, end to end', { timeout: 90_000 }, () => {
   timeout connect 1s
   timeout client 5s
   timeout server 5s
+  timeout check 2s
 frontend fe
   bind 127.0.0.1:${await freePort()}
   default_backend web
 backend web
   option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 1
+  default-server check inter 100ms rise 1 fall 2
 ${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
 `,
     });

@@ -5,7 +5,6 @@ import type { AllowedWindow } from '../planRun.js';
 import { targetKey } from '../runSteps.js';
 import type { GuardDecision } from './poolGuard.js';
 
-
 /**
  * Whether `at` falls in one of the windows; with the windows described for messages. No windows means
  * any time.
@@ -26,7 +25,8 @@ export function windowDecision(windows: readonly AllowedWindow[] | undefined, at
     ok: open,
     detail: open
       ? `inside an allowed window (${described})`
-      : `outside every allowed window (${described}); now is ${new Date(at).toISOString()}`,
+      : // Reads right after "may act only" / "may start only", the callers' prefixes.
+        `inside an allowed window (${described}), but none is open at ${new Date(at).toISOString()}`,
   };
 }
 
@@ -105,7 +105,13 @@ export async function checkStartGuards(input: StartGuardInput): Promise<StartGua
   if (active !== null) return refuse(decisions.at(-1)?.detail ?? '', false);
 
   const budget = runbook.guards.flap_budget;
-  const recent = (await input.runs.list({ since: now - budget.window, limit: HISTORY_LIMIT }))
+  // A person who released a quarantine gives the target a fresh budget: runs before the release do not count.
+  const released = (await input.quarantines.list({ limit: HISTORY_LIMIT }))
+    .filter((q) => q.targetKey === input.targetKey && q.releasedAt !== null)
+    .reduce((latest, q) => Math.max(latest, (q.releasedAt ?? 0) + 1), 0);
+  const recent = (
+    await input.runs.list({ since: Math.max(now - budget.window, released), limit: HISTORY_LIMIT })
+  )
     .filter((r) => sameTarget(r, input.targetKey))
     .reverse();
   const within = recent.length < budget.runs;

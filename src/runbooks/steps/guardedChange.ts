@@ -34,7 +34,11 @@ export async function guardedChange<T>(
     ctx.signal.throwIfAborted();
     const attempt = await ctx.poolGuard.withPoolLock(pool, async () => {
       const check = await ctx.poolGuard.check(lb, pool, name, change);
-      if (check.ok) return { acted: true as const, value: await act(), check };
+      if (check.ok) {
+        const value = await act();
+        if (change.kind === 'out' && shed.length > 0) await restoreShedWeight(ctx, lb, member);
+        return { acted: true as const, value, check };
+      }
       if (check.fallback === 'shed' && check.shedTo !== null) {
         const now = await lb.getMember(pool, name);
         const next = Math.max(check.shedTo, Math.ceil(now.weight / 2));
@@ -81,4 +85,24 @@ export async function guardedChange<T>(
       signal: ctx.signal,
     });
   }
+}
+
+/**
+ * Once a shed member is out of rotation it carries nothing at any weight, so the weight it gave up while
+ * the pool could not spare it goes back now: whatever returns it to rotation later returns it whole,
+ * instead of at the shed weight with no run that owns it.
+ */
+async function restoreShedWeight(ctx: StepContext, lb: LoadBalancer, before: PoolMember): Promise<void> {
+  const { pool, name } = before;
+  const now = await lb.getMember(pool, name);
+  if (now.weight >= before.weight) return;
+  await lb.setWeight(pool, name, before.weight);
+  await auditAction(ctx, {
+    action: 'lb.weight',
+    target: `${pool}/${name}`,
+    reason: `runbook ${ctx.runbook}: ${pool}/${name} is out of rotation; restoring the weight shed while the pool could not spare it`,
+    before: { admin: now.admin, weight: now.weight },
+    after: { admin: now.admin, weight: before.weight },
+    result: 'ok',
+  });
 }
