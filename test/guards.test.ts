@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { GuardDecision } from '../src/core/index.js';
 import { runbookSchema, type PoolGuardsConfig, type RunbookConfig } from '../src/config/index.js';
 import { HaproxyLoadBalancer, type PoolMember } from '../src/lb/index.js';
 import { EmbeddedPromqlQuery } from '../src/promql/index.js';
 import {
   LocalServiceControl,
   RunExecutor,
-  type GuardDecision,
   type PoolGuard,
   type StepNotifier,
   type StepServices,

@@ -9,3 +9,4 @@ export * from './silenceMatchers.js';
 export * from './cron.js';
 export * from './regexpExpand.js';
 export * from './re2.js';
+export * from './poolGuards.js';

@@ -42,7 +42,6 @@ export type { ApprovalPort, StepExtensions, StepNotifier } from './steps/stepPor
 export {
   isServing,
   PoolGuard,
-  type GuardDecision,
   type MemberChange,
   type PoolGuardOptions,
   type RemovalCheck,
@@ -58,5 +57,4 @@ export {
   type MemberChangeResult,
   type MemberState,
 } from './manualOps.js';
-export { describeRefusals } from './guards/poolGuard.js';
 export type { DryRunReport, DryRunStep } from './guards/dryRun.js';

@@ -1,7 +1,7 @@
-import { InputError, NotFoundError } from '../core/index.js';
+import { InputError, NotFoundError, type GuardDecision } from '../core/index.js';
 import type { LoadBalancer, MemberAdminState, PoolMember } from '../lb/index.js';
 import type { AuditRepository, Run, RunRepository } from '../store/index.js';
-import type { GuardDecision, MemberChange, PoolGuard } from './guards/poolGuard.js';
+import type { MemberChange, PoolGuard } from './guards/poolGuard.js';
 import type { LoadBalancerDirectory } from './ports.js';
 
 /** What a person can do to a pool member with `swas lb` or the API. */

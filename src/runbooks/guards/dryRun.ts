@@ -1,10 +1,10 @@
 import type { RunbookConfig } from '../../config/index.js';
-import { errorMessage } from '../../core/index.js';
+import { errorMessage, type GuardDecision } from '../../core/index.js';
 import type { QuarantineRepository, RunRepository } from '../../store/index.js';
 import type { PlannedStep, RunPlan } from '../planRun.js';
 import type { LoadBalancerDirectory } from '../ports.js';
 import { describeTarget, targetKey } from '../runSteps.js';
-import type { GuardDecision, MemberChange, PoolGuard } from './poolGuard.js';
+import type { MemberChange, PoolGuard } from './poolGuard.js';
 import { checkStartGuards, windowDecision } from './runGuards.js';
 
 /** One step as it would run, with the verdicts of the guards that apply to it now. */

@@ -1,28 +1,17 @@
 import type { PoolGuardsConfig } from '../../config/index.js';
-import { errorMessage } from '../../core/index.js';
+import {
+  blastRadiusDecision,
+  capacityDecision,
+  errorMessage,
+  lastMemberDecision,
+  type GuardDecision,
+  type MemberView,
+} from '../../core/index.js';
 import type { LoadBalancer, PoolMember } from '../../lb/index.js';
 import type { MetricsQuery, QueryValue } from '../../promql/index.js';
 
 /** What a change does to a member: takes it out of service, or sets its weight. */
 export type MemberChange = { readonly kind: 'out' } | { readonly kind: 'weight'; readonly weight: number };
-
-/** The guards of DESIGN §6, by the names dry-run, `swas lb` and step results show. */
-export type GuardName =
-  | 'target_sanity'
-  | 'quarantine'
-  | 'flap_budget'
-  | 'window'
-  | 'concurrency'
-  | 'last_member'
-  | 'blast_radius'
-  | 'capacity';
-
-/** One guard's verdict, as dry-run, `swas lb` and the run's step result show it. */
-export interface GuardDecision {
-  readonly guard: GuardName;
-  readonly ok: boolean;
-  readonly detail: string;
-}
 
 /** The verdict on a change: allowed, or refused with the guards that said no. */
 export interface RemovalCheck {
@@ -101,8 +90,14 @@ export class PoolGuard {
     const decisions: GuardDecision[] = [];
     const leaving = after === 0;
     if (leaving) {
-      decisions.push(lastMember(pool, member, others));
-      decisions.push(blastRadius(members, others, guards));
+      const views = others.map(viewOf);
+      decisions.push(lastMemberDecision(pool, member, views));
+      decisions.push(
+        blastRadiusDecision(members.length, views, {
+          maxOut: guards.max_out,
+          ...(guards.max_out_percent === undefined ? {} : { maxOutPercent: guards.max_out_percent }),
+        }),
+      );
     }
     let shedTo: number | null = null;
     if (guards.capacity !== undefined) {
@@ -138,25 +133,14 @@ export class PoolGuard {
         shedTo: null,
       };
     }
-    const share = (m: PoolMember) => (m.initialWeight > 0 ? m.weight / m.initialWeight : 1);
-    const remaining = others.filter(isServing).reduce((sum, m) => sum + perMember.value * share(m), 0);
-    const usable = 1 - config.headroom;
-    const targetShare = target.initialWeight > 0 ? weightAfter / target.initialWeight : 0;
-    const carried = (remaining + perMember.value * targetShare) * usable;
-    const numbers = `load ${round(load.value)}, the rest carry ${round(carried)} at ${Math.round(usable * 100)}% of capacity (${round(perMember.value)} per member)`;
-    if (carried >= load.value)
-      return { decision: { guard: 'capacity', ok: true, detail: numbers }, shedTo: null };
-    // The smallest share of its weight the member must keep for the pool to carry the load.
-    const keep = (load.value / usable - remaining) / perMember.value;
-    const weight = Math.max(1, Math.ceil(keep * target.initialWeight));
-    return {
-      decision: {
-        guard: 'capacity',
-        ok: false,
-        detail: `the remaining members cannot carry the load: ${numbers}; it must keep weight ${weight} of ${target.initialWeight}`,
-      },
-      shedTo: weight < target.weight ? weight : null,
-    };
+    return capacityDecision({
+      load: load.value,
+      perMember: perMember.value,
+      headroom: config.headroom,
+      target: viewOf(target),
+      weightAfter,
+      others: others.map(viewOf),
+    });
   }
 
   private async sum(
@@ -193,47 +177,12 @@ function notRemoving(target: PoolMember, change: MemberChange): GuardDecision {
   };
 }
 
-function lastMember(pool: string, member: string, others: readonly PoolMember[]): GuardDecision {
-  const serving = others.filter(isServing);
-  return serving.length > 0
-    ? { guard: 'last_member', ok: true, detail: `${serving.length} other member(s) of ${pool} keep serving` }
-    : {
-        guard: 'last_member',
-        ok: false,
-        detail: `${pool}/${member} is the last member of ${pool} serving traffic; taking it out would stop the pool`,
-      };
-}
-
-function blastRadius(
-  members: readonly PoolMember[],
-  others: readonly PoolMember[],
-  guards: PoolGuardsConfig,
-): GuardDecision {
-  const out = others.filter((m) => !isServing(m));
-  const limits = [guards.max_out];
-  if (guards.max_out_percent !== undefined)
-    limits.push(Math.floor((members.length * guards.max_out_percent) / 100));
-  const limit = Math.min(...limits);
-  const outText =
-    out.length === 0
-      ? 'none out now'
-      : `out now: ${out.map((m) => `${m.name} (${m.statusText})`).join(', ')}`;
-  const ok = out.length + 1 <= limit;
+function viewOf(m: PoolMember): MemberView {
   return {
-    guard: 'blast_radius',
-    ok,
-    detail: `${ok ? 'within' : 'over'} the limit of ${limit} member(s) of ${members.length} out at once with this one; ${outText}`,
+    name: m.name,
+    serving: isServing(m),
+    weight: m.weight,
+    initialWeight: m.initialWeight,
+    statusText: m.statusText,
   };
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
-}
-
-/** The refusing guards of a check, for messages: `capacity: …; blast_radius: …`. */
-export function describeRefusals(decisions: readonly GuardDecision[]): string {
-  return decisions
-    .filter((d) => !d.ok)
-    .map((d) => `${d.guard}: ${d.detail}`)
-    .join('; ');
 }

@@ -1,7 +1,7 @@
-import { errorMessage } from '../../core/index.js';
+import { describeRefusals, errorMessage } from '../../core/index.js';
 import type { Quarantine } from '../../store/index.js';
 import type { AuditPort, LoadBalancerDirectory } from '../ports.js';
-import { describeRefusals, type PoolGuard } from './poolGuard.js';
+import type { PoolGuard } from './poolGuard.js';
 
 /** What taking a quarantined target out of rotation needs. */
 export interface LeaveOutDeps {

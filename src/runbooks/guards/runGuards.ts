@@ -1,9 +1,8 @@
 import type { RunbookConfig } from '../../config/index.js';
-import { isInWindow, parseCron } from '../../core/index.js';
+import { isInWindow, parseCron, type GuardDecision } from '../../core/index.js';
 import type { Quarantine, QuarantineRepository, Run, RunRepository } from '../../store/index.js';
 import type { AllowedWindow } from '../planRun.js';
 import { targetKey } from '../runSteps.js';
-import type { GuardDecision } from './poolGuard.js';
 
 /**
  * Whether `at` falls in one of the windows; with the windows described for messages. No windows means

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadBalancer, PoolMember } from '../../lb/index.js';
-import { describeRefusals, type GuardDecision, type MemberChange } from '../guards/poolGuard.js';
+import { describeRefusals, type GuardDecision } from '../../core/index.js';
+import type { MemberChange } from '../guards/poolGuard.js';
 import { auditAction, runIdOf, type StepContext, type StepOutcome } from './StepContext.js';
 
 /** How long a shedding step waits between lowering the weight further and checking capacity again. */

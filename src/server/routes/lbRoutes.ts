@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { InputError } from '../../core/index.js';
+import { InputError, type GuardDecision } from '../../core/index.js';
 import type { LoadBalancer } from '../../lb/index.js';
 import {
   changeMember,
   lbForPool,
   MANUAL_OPS,
-  type GuardDecision,
   type ManualOp,
   type ManualOpsDeps,
   type MemberChangeResult,
