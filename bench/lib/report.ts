@@ -35,7 +35,13 @@ function cells(key: string, f: Figure): string[] {
 
 /** The figures of one result as an aligned text table, notes underneath. */
 export function formatTable(result: BenchResult): string {
-  const rows = [['figure', 'swas', 'prometheus', 'ratio', 'unit', 'goal']];
+  // The peer column is named after the peer the figures were measured against (Prometheus, HAProxy, …).
+  const peers = [
+    ...new Set(Object.values(result.figures).flatMap((f) => (f.peer === undefined ? [] : [f.peer]))),
+  ];
+  const rows = [
+    ['figure', 'swas', peers.length === 1 ? (peers[0] ?? 'peer') : 'peer', 'ratio', 'unit', 'goal'],
+  ];
   for (const [key, figure] of Object.entries(result.figures)) rows.push(cells(key, figure));
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   const lines = rows.map((r) =>

@@ -1,11 +1,12 @@
 /**
  * fault: flips a demo web server's fault switches by member name.
  *
- *   node --import tsx examples/demo/fault.ts <crash|slow|errors|clear|status> <member> [value] [--dir STATE_DIR]
+ *   node --import tsx examples/demo/fault.ts <crash|slow|errors|sick|clear|status> <member> [value] [--dir STATE_DIR]
  *
- * `slow` takes milliseconds (default 800), `errors` a ratio 0..1 (default 0.5). STATE_DIR defaults to `.demo`
- * under the repository root, where the demo keeps services.json. Exit codes: 0 ok, 1 the member did not answer
- * as expected, 2 usage error (the message lists the members that exist).
+ * `slow` takes milliseconds (default 800), `errors` a ratio 0..1 (default 0.5), `sick` the share of its capacity
+ * the member keeps, 0.01..1 (default 0.25; its /healthz stays 200, so HAProxy's checks keep it in). STATE_DIR
+ * defaults to `.demo` under the repository root, where the demo keeps services.json. Exit codes: 0 ok, 1 the
+ * member did not answer as expected, 2 usage error (the message lists the members that exist).
  */
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,11 +17,11 @@ import { readServices } from './servicectl.js';
 /** The demo's default state directory: `.demo` under the repository root. */
 export const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../.demo', import.meta.url));
 const USAGE =
-  'usage: node --import tsx examples/demo/fault.ts <crash|slow|errors|clear|status> <member> [value] [--dir STATE_DIR]';
+  'usage: node --import tsx examples/demo/fault.ts <crash|slow|errors|sick|clear|status> <member> [value] [--dir STATE_DIR]';
 
 /** A fault switch, or `status` to read them. */
-export type FaultCommand = 'crash' | 'slow' | 'errors' | 'clear' | 'status';
-const COMMANDS: readonly FaultCommand[] = ['crash', 'slow', 'errors', 'clear', 'status'];
+export type FaultCommand = 'crash' | 'slow' | 'errors' | 'sick' | 'clear' | 'status';
+const COMMANDS: readonly FaultCommand[] = ['crash', 'slow', 'errors', 'sick', 'clear', 'status'];
 
 /** The outcome of {@link sendFault}; `usage` marks mistakes in the request rather than a misbehaving member. */
 export type FaultResult = { ok: true; message: string } | { ok: false; usage: boolean; message: string };
@@ -38,6 +39,12 @@ function faultQuery(command: FaultCommand, value: string | undefined): { query: 
     if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
       return { error: `errors needs a ratio 0..1, got "${value}"` };
     return { query: `?ratio=${ratio}` };
+  }
+  if (command === 'sick') {
+    const share = Number(value ?? 0.25);
+    if (!Number.isFinite(share) || share < 0.01 || share > 1)
+      return { error: `sick needs the share of capacity kept, 0.01..1, got "${value}"` };
+    return { query: `?capacity=${share}` };
   }
   if (value !== undefined) return { error: `${command} takes no value, got "${value}"` };
   return { query: '' };

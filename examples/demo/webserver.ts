@@ -11,6 +11,9 @@
  *   POST /fault/crash        answers 202, then exits the process with code 1 about 100 ms later
  *   POST /fault/slow?ms=800  adds that many ms to every `/` request (default 800, 0 turns it off)
  *   POST /fault/errors?ratio=0.5  that share of `/` requests answer 500 (default 0.5, 0 turns it off)
+ *   POST /fault/sick?capacity=0.25  the member keeps that share of its capacity (default 0.25, 1 turns it off):
+ *                            each `/` request's work takes 1/share as long, so under its share of the load
+ *                            requests pile up past `--capacity`, latency and 503s grow; /healthz still answers 200
  *   POST /fault/clear        turns every fault off
  * Every response carries `x-demo-pid`, so servicectl can tell its own process from a stale one on the port.
  *
@@ -28,6 +31,7 @@ const USAGE = 'usage: node --import tsx examples/demo/webserver.ts --name NAME -
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DEFAULT_SLOW_MS = 800;
 const DEFAULT_ERROR_RATIO = 0.5;
+const DEFAULT_SICK_CAPACITY = 0.25;
 
 interface Options {
   readonly name: string;
@@ -38,6 +42,8 @@ interface Options {
 interface Faults {
   slowMs: number;
   errorRatio: number;
+  /** Share of its capacity the member keeps (1 = healthy); the work of each request is divided by it. */
+  sickCapacity: number;
   crashing: boolean;
 }
 
@@ -92,6 +98,7 @@ class Metrics {
       '# TYPE demo_fault_active gauge',
       `demo_fault_active{kind="crash"} ${faults.crashing ? 1 : 0}`,
       `demo_fault_active{kind="errors"} ${faults.errorRatio > 0 ? 1 : 0}`,
+      `demo_fault_active{kind="sick"} ${faults.sickCapacity < 1 ? 1 : 0}`,
       `demo_fault_active{kind="slow"} ${faults.slowMs > 0 ? 1 : 0}`,
       '# HELP process_start_time_seconds Start time of the process since the Unix epoch in seconds.',
       '# TYPE process_start_time_seconds gauge',
@@ -147,7 +154,7 @@ function log(name: string, message: string): void {
 /** The demo app: one per process, holding its faults and metrics. */
 class DemoApp {
   private readonly metrics = new Metrics();
-  private readonly faults: Faults = { slowMs: 0, errorRatio: 0, crashing: false };
+  private readonly faults: Faults = { slowMs: 0, errorRatio: 0, sickCapacity: 1, crashing: false };
   private readonly startSeconds = Date.now() / 1000;
 
   constructor(private readonly options: Options) {}
@@ -193,7 +200,7 @@ class DemoApp {
 
   private async serveRoot(res: ServerResponse): Promise<void> {
     const { name, capacity } = this.options;
-    let delayMs = 5 + Math.random() * 10 + this.faults.slowMs;
+    let delayMs = (5 + Math.random() * 10) / this.faults.sickCapacity + this.faults.slowMs;
     let overloaded = false;
     if (capacity !== null && this.metrics.inFlight > capacity) {
       const excess = this.metrics.inFlight - capacity;
@@ -220,6 +227,7 @@ class DemoApp {
     if (action === 'clear') {
       this.faults.slowMs = 0;
       this.faults.errorRatio = 0;
+      this.faults.sickCapacity = 1;
       log(name, 'fault clear: all faults off');
       return sendJson(res, 200, this.faultView());
     }
@@ -241,7 +249,20 @@ class DemoApp {
       log(name, ratio === 0 ? 'fault errors: off' : `fault errors: ratio ${ratio}`);
       return sendJson(res, 200, this.faultView());
     }
-    send(res, 404, `no fault "${action}": use crash, slow, errors or clear`);
+    if (action === 'sick') return this.setSick(url, res);
+    send(res, 404, `no fault "${action}": use crash, slow, errors, sick or clear`);
+  }
+
+  private setSick(url: URL, res: ServerResponse): void {
+    const raw = url.searchParams.get('capacity');
+    const share = Number(raw ?? DEFAULT_SICK_CAPACITY);
+    if (!Number.isFinite(share) || share < 0.01 || share > 1) {
+      return send(res, 400, `bad capacity "${raw}": give the share of capacity kept, 0.01..1`);
+    }
+    this.faults.sickCapacity = share;
+    const { name } = this.options;
+    log(name, share === 1 ? 'fault sick: off' : `fault sick: ${share} of its capacity left`);
+    sendJson(res, 200, this.faultView());
   }
 }
 
