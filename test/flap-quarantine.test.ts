@@ -110,7 +110,9 @@ steps:
   }
 
   const runs = async () => {
-    const body = (await swas.get('/api/v1/runs', operator)).body as { runs: { id: string; status: string }[] };
+    const body = (await swas.get('/api/v1/runs', operator)).body as {
+      runs: { id: string; status: string }[];
+    };
     return body.runs;
   };
   const openIncidents = async () => {
@@ -128,8 +130,7 @@ steps:
         const all = await runs();
         return all.length === before + 1 && all[0]?.status === 'succeeded';
       });
-    else
-      await eventually('the incident to open', async () => (await openIncidents()).length > 0);
+    else await eventually('the incident to open', async () => (await openIncidents()).length > 0);
     await send('resolved');
     await eventually('the incident to resolve', async () => (await openIncidents()).length === 0);
   }

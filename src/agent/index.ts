@@ -16,3 +16,28 @@ export {
   type ServerFrame,
   type WireSample,
 } from './protocol.js';
+export { Agent, connectUrl, type AgentOptions, type AgentState } from './Agent.js';
+export type { AgentLogger } from './agentLogger.js';
+export {
+  AgentLink,
+  type AgentLinkOptions,
+  type LinkState,
+  type LinkStats,
+  type ReconnectScheduled,
+  type SpoolBatch,
+} from './link.js';
+export { Backoff, type BackoffOptions, type BackoffStep } from './backoff.js';
+export {
+  ACTION_OUTPUT_LIMIT_BYTES,
+  ActionRunner,
+  type ActionDefinition,
+  type ActionOutcome,
+} from './actions.js';
+export {
+  credentialPath,
+  EnrollmentRefusedError,
+  EnrollmentUnavailableError,
+  readCredential,
+  type AgentTls,
+  type StoredCredential,
+} from './credential.js';

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/index.js';
+import { registerAgent } from './agent.js';
+import { registerAgentRun } from './agentRun.js';
 import { EXIT, reportError } from './common.js';
 import { registerIncident } from './incident.js';
 import { registerLb } from './lb.js';
@@ -22,6 +24,7 @@ export function buildProgram(): Command {
   registerRunbook(program);
   registerRules(program);
   registerLb(program);
+  registerAgentRun(registerAgent(program));
   exitOverrideAll(program);
   return program;
 }

@@ -32,3 +32,10 @@ export { expandFilePatterns } from './files.js';
 export { probeConfig, type ProbeConfig } from './probeConfig.js';
 export { HTTP_PROBE_METHODS, httpProbeSchema, httpScenarioSchema } from './httpProbeSchema.js';
 export { DNS_PROBE_RECORD_TYPES, dnsProbeSchema, tcpProbeSchema, tlsProbeSchema } from './netProbeSchema.js';
+export {
+  agentConfigSchema,
+  hostCollectorsSchema,
+  loadAgentConfig,
+  type AgentCollectorsConfig,
+  type AgentConfig,
+} from './agentConfig.js';

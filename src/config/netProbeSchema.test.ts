@@ -83,9 +83,9 @@ describe('dnsProbeSchema', () => {
     expect(problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', type: 'PTR' })[0]).toMatch(
       /^type: .*"A"/,
     );
-    expect(problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', expect: { matches: '[' } })[0]).toMatch(
-      /^expect\.matches: \/\[\/ is not a valid regular expression/,
-    );
+    expect(
+      problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', expect: { matches: '[' } })[0],
+    ).toMatch(/^expect\.matches: \/\[\/ is not a valid regular expression/);
     expect(
       problems(dnsProbeSchema, { kind: 'dns', query: 'a.example', expect: { min_answers: -1 } })[0],
     ).toMatch(/^expect\.min_answers: /);

@@ -10,6 +10,7 @@ import type { RuleManager } from '../rules/index.js';
 import type { PoolGuard, RunExecutor } from '../runbooks/index.js';
 import type { StateStore } from '../store/index.js';
 import type { EmbeddedTsdb } from '../tsdb/index.js';
+import type { AgentHub } from './agentLink.js';
 
 /** Where the server is in its life; `/-/ready` answers 200 only while `running`. */
 export type ServerLifecycle = 'starting' | 'running' | 'draining' | 'stopped';
@@ -32,6 +33,8 @@ export interface ServerParts {
   /** The pool guards runbooks and `swas lb` share (one lock per pool across both). */
   readonly poolGuard: PoolGuard;
   readonly incidents: IncidentManager;
+  /** Live agent connections: who is connected, revocation, action requests. */
+  readonly agents: AgentHub;
   readonly registry: Registry;
   readonly logger: Logger;
   readonly now: () => number;

@@ -22,6 +22,7 @@ import { openStateStore } from '../store/index.js';
 import { EmbeddedTsdb } from '../tsdb/index.js';
 import { join } from 'node:path';
 import { registerTsdbMetrics } from './tsdbMetrics.js';
+import { AgentHub } from './agentLink.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import {
   commandControlFrom,
@@ -191,6 +192,15 @@ export class SwasServer {
       externalURL: config.server.external_url ?? '',
     });
 
+    const agents = AgentHub.create({
+      agents: store.agents,
+      appender,
+      commitSamples: () => series.commit(),
+      registry,
+      logger,
+      now,
+    });
+
     let server: SwasServer | null = null;
     const parts: ServerParts = {
       store,
@@ -204,6 +214,7 @@ export class SwasServer {
       executor,
       poolGuard,
       incidents,
+      agents,
       registry,
       logger,
       now,
@@ -223,6 +234,7 @@ export class SwasServer {
     logger.info({ alerts: restored, runs: resumed, store: store.dialect }, 'state restored');
 
     server.app = await buildHttpApp(parts);
+    agents.attach(server.app.server);
     const [host, port] = splitListen(config.server.listen);
     try {
       await server.app.listen({ host, port });
@@ -352,6 +364,8 @@ export class SwasServer {
     logger.info('swas is draining: no new runs; steps in flight finish or park');
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.commitTimer) clearInterval(this.commitTimer);
+    // Agents keep their unacknowledged samples and resend them to the next server.
+    await this.parts.agents.close();
     await rules.stop();
     this.discovery?.stop();
     await scrape.stop();

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fastify, type FastifyInstance } from 'fastify';
 import { createAuthHook } from './auth.js';
+import { agentRoutes } from './routes/agentRoutes.js';
 import { approvalRoutes } from './routes/approvalRoutes.js';
 import { errorHandler } from './httpErrors.js';
 import { healthRoutes } from './routes/healthRoutes.js';
@@ -61,6 +62,7 @@ export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance>
   runbookRoutes(app, parts);
   silenceRoutes(app, parts);
   probeRoutes(app, parts);
+  agentRoutes(app, parts);
   const limits = parts.config().config.remote_write_receiver;
   writeRoutes(app, parts, {
     maxBodyBytes: limits.max_body_bytes,

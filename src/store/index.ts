@@ -1,6 +1,13 @@
 export { openStateStore } from './openStateStore.js';
 export type { StateStoreOptions } from './openStateStore.js';
 export type {
+  Agent,
+  AgentRepository,
+  AgentSeen,
+  CreatedEnrollmentToken,
+  EnrollInput,
+  EnrollRefusal,
+  EnrollResult,
   AlertRepository,
   AlertRow,
   AlertState,
@@ -50,6 +57,7 @@ export {
   StoreUnavailableError,
   StoreUrlError,
 } from './errors.js';
+export { AGENT_NAME_PATTERN } from './agents.js';
 export { silenceProblem } from './silences.js';
 export type { SilenceProblem } from './silences.js';
 export { redactUrl, resolveStoreLocation } from './storeUrl.js';

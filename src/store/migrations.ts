@@ -234,12 +234,57 @@ function quarantines(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * Agents and their one-time enrollment tokens. Only hashes of secrets are stored. A name is unique among
+ * agents that are not revoked, so a reinstalled host can enroll again under its name once the old
+ * credential is revoked.
+ */
+function agents(dialect: StoreDialect): Migration {
+  return {
+    async up(db: MigrationDb): Promise<void> {
+      await withAutoId(dialect, db.schema.createTable('agent_enrollment_tokens'))
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_by', 'text', notNull)
+        .addColumn('created_at', 'bigint', notNull)
+        .addColumn('expires_at', 'bigint', notNull)
+        .addColumn('used_at', 'bigint')
+        .addColumn('used_by_agent', 'bigint')
+        .addColumn('labels', 'text', notNull)
+        .execute();
+      await withAutoId(dialect, db.schema.createTable('agents'))
+        .addColumn('name', 'text', notNull)
+        .addColumn('hostname', 'text', notNull)
+        .addColumn('labels', 'text', notNull)
+        .addColumn('credential_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', notNull)
+        .addColumn('last_seen_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('revoked_by', 'text')
+        .addColumn('version', 'text')
+        .addColumn('config_version', 'text')
+        .execute();
+      await db.schema
+        .createIndex('agents_active_name')
+        .on('agents')
+        .column('name')
+        .unique()
+        .where(sql.ref('revoked_at'), 'is', null)
+        .execute();
+    },
+    async down(db: MigrationDb): Promise<void> {
+      await db.schema.dropTable('agents').ifExists().execute();
+      await db.schema.dropTable('agent_enrollment_tokens').ifExists().execute();
+    },
+  };
+}
+
 /** The store's migrations, in order; names sort in the order they must run. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
     '0002_silences': silences(dialect),
     '0003_quarantines': quarantines(dialect),
+    '0004_agents': agents(dialect),
   };
 }
 

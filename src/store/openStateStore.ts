@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { errorMessage } from '../core/index.js';
+import { KyselyAgentRepository } from './agents.js';
 import { KyselyAlertRepository } from './alerts.js';
 import { KyselyAuditRepository } from './audit.js';
 import { StoreMigrationError, StoreUnavailableError } from './errors.js';
@@ -133,6 +134,7 @@ class KyselyStateStore implements StateStore {
   readonly audit: KyselyAuditRepository;
   readonly silences: KyselySilenceRepository;
   readonly quarantines: KyselyQuarantineRepository;
+  readonly agents: KyselyAgentRepository;
   #closed: Promise<void> | null = null;
 
   constructor(
@@ -147,6 +149,7 @@ class KyselyStateStore implements StateStore {
     this.audit = new KyselyAuditRepository(db, dialect);
     this.silences = new KyselySilenceRepository(db);
     this.quarantines = new KyselyQuarantineRepository(db);
+    this.agents = new KyselyAgentRepository(db);
   }
 
   close(): Promise<void> {

@@ -123,6 +123,33 @@ export interface QuarantinesTable {
   released_by: string | null;
 }
 
+/** agent_enrollment_tokens: one-time enrollment secrets (hashed); labels as JSON. */
+export interface AgentEnrollmentTokensTable {
+  id: Generated<number>;
+  token_hash: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by_agent: number | null;
+  labels: string;
+}
+
+/** agents: enrolled agents with their hashed credential; labels as JSON. */
+export interface AgentsTable {
+  id: Generated<number>;
+  name: string;
+  hostname: string;
+  labels: string;
+  credential_hash: string;
+  created_at: number;
+  last_seen_at: number | null;
+  revoked_at: number | null;
+  revoked_by: string | null;
+  version: string | null;
+  config_version: string | null;
+}
+
 /** The whole state database as Kysely sees it. */
 export interface StoreDatabase {
   api_tokens: ApiTokensTable;
@@ -134,4 +161,6 @@ export interface StoreDatabase {
   audit_log: AuditLogTable;
   silences: SilencesTable;
   quarantines: QuarantinesTable;
+  agent_enrollment_tokens: AgentEnrollmentTokensTable;
+  agents: AgentsTable;
 }

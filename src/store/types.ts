@@ -365,6 +365,75 @@ export interface QuarantineRepository {
   release(id: number, by: string, at: number): Promise<Quarantine | null>;
 }
 
+/** An enrolled agent as listed: never its credential or its hash. */
+export interface Agent {
+  readonly id: number;
+  /** Unique among agents that are not revoked; the value of the `agent` label on its samples. */
+  readonly name: string;
+  readonly hostname: string;
+  readonly labels: Labels;
+  readonly createdAt: number;
+  readonly lastSeenAt: number | null;
+  readonly revokedAt: number | null;
+  readonly revokedBy: string | null;
+  /** The agent's software version from its last hello, or null before it connected. */
+  readonly version: string | null;
+  /** The pushed config version the agent reported running, or null. */
+  readonly configVersion: string | null;
+}
+
+/** A freshly created enrollment token: `token` is the only time the secret is ever available. */
+export interface CreatedEnrollmentToken {
+  readonly id: number;
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+/** Why an enrollment was refused. */
+export type EnrollRefusal = 'unknown_token' | 'expired_token' | 'used_token' | 'name_taken';
+
+/** The outcome of an enrollment: the agent and its credential (shown once), or why not. */
+export type EnrollResult =
+  | { readonly ok: true; readonly agent: Agent; readonly credential: string }
+  | { readonly ok: false; readonly reason: EnrollRefusal; readonly message: string };
+
+/** What enrolling an agent needs. */
+export interface EnrollInput {
+  /** The enrollment token's secret (`swas_enroll_…`). */
+  readonly token: string;
+  readonly name: string;
+  readonly hostname: string;
+  /** Labels the agent asks for; the token's labels win on a clash. */
+  readonly labels?: Labels;
+}
+
+/** What an agent reported about itself when it connected. */
+export interface AgentSeen {
+  readonly lastSeenAt: number;
+  readonly version?: string;
+  readonly configVersion?: string | null;
+  readonly hostname?: string;
+}
+
+/** Agents and their one-time enrollment tokens; only hashes of secrets are stored. */
+export interface AgentRepository {
+  /** Creates a single-use enrollment token valid for `ttlMs`; returns its secret once. */
+  createEnrollmentToken(
+    input: { createdBy: string; ttlMs: number; labels?: Labels },
+    nowMs: number,
+  ): Promise<CreatedEnrollmentToken>;
+  /** Spends an enrollment token on a new agent; atomic, so of two enrolls with one token exactly one wins. */
+  enroll(input: EnrollInput, nowMs: number): Promise<EnrollResult>;
+  /** The agent a credential belongs to; null for unknown, malformed or revoked credentials. */
+  verifyCredential(credential: string, nowMs: number): Promise<Agent | null>;
+  /** All agents, revoked ones too, oldest first. */
+  list(): Promise<Agent[]>;
+  /** Revokes an agent by id, or by name among agents not revoked; null when there is no such agent. */
+  revoke(idOrName: number | string, by: string, nowMs: number): Promise<Agent | null>;
+  /** Records that an agent was seen, and what it reported. */
+  touch(id: number, seen: AgentSeen): Promise<void>;
+}
+
 /** swas's state database: one set of repositories over SQLite or PostgreSQL. */
 export interface StateStore {
   readonly dialect: StoreDialect;
@@ -376,6 +445,7 @@ export interface StateStore {
   readonly audit: AuditRepository;
   readonly silences: SilenceRepository;
   readonly quarantines: QuarantineRepository;
+  readonly agents: AgentRepository;
   /** Closes the database; the store cannot be used afterwards. */
   close(): Promise<void>;
 }

@@ -46,7 +46,12 @@ describe.each(backends)('opening the store on %s', (dialect, factory) => {
       expect((await second.tokens.verify(token, 2))?.name).toBe('keep');
       expect(await second.audit.verify()).toEqual({ ok: true, count: 1 });
       const migrations = await loc.raw('select name from swas_migration order by name');
-      expect(migrations.map((m) => m.name)).toEqual(['0001_initial', '0002_silences', '0003_quarantines']);
+      expect(migrations.map((m) => m.name)).toEqual([
+        '0001_initial',
+        '0002_silences',
+        '0003_quarantines',
+        '0004_agents',
+      ]);
     } finally {
       await second.close();
     }

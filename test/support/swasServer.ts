@@ -22,8 +22,9 @@ export async function startTestServer(
   configBody: string,
   files: Record<string, string> = {},
   env: NodeJS.ProcessEnv = {},
+  options: { port?: number } = {},
 ): Promise<TestServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   const file = join(dir, 'swas.yaml');
   await writeFile(file, `server:\n  listen: 127.0.0.1:${port}\n  shutdown_timeout: 5s\n${configBody}`);

@@ -1,0 +1,362 @@
+import { readFile } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { hostCollectorsSchema, type AgentConfig } from '../config/index.js';
+import { errorMessage, SwasError } from '../core/index.js';
+import { ActionRunner } from './actions.js';
+import type { AgentLogger } from './agentLogger.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { hostCollectors, type CollectedSample, type HostCollectors } from './collectors/index.js';
+import {
+  enroll,
+  EnrollmentRefusedError,
+  EnrollmentUnavailableError,
+  readCredential,
+  storeCredential,
+  withSlash,
+  type AgentTls,
+  type StoredCredential,
+} from './credential.js';
+import { AgentLink, type ReconnectScheduled, type SpoolBatch } from './link.js';
+import { AGENT_PROTOCOL_VERSION, toWireValue, type ServerFrame, type WireSample } from './protocol.js';
+import { Spool, type SpoolStats } from './spool.js';
+
+/** Lifecycle of the agent process. */
+export type AgentState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** How to run an agent. */
+export interface AgentOptions {
+  readonly config: AgentConfig;
+  readonly logger: AgentLogger;
+  /** The swas version, sent in hello. */
+  readonly version: string;
+  /** @default os.hostname() */
+  readonly hostname?: string;
+  /** Where the host's procfs is mounted. @default '/proc' */
+  readonly procRoot?: string;
+  /** Reconnect (and enrollment retry) backoff. @default 1 s doubling to 60 s, full jitter */
+  readonly backoff?: BackoffOptions;
+  /** Unacknowledged batches in flight at most. @default 4 */
+  readonly window?: number;
+  /** How often the spool is made durable. @default 1000 */
+  readonly flushIntervalMs?: number;
+  /** Hears every reconnect the link schedules (tests assert on the delays). */
+  readonly onReconnectScheduled?: (step: ReconnectScheduled) => void;
+  /** Aborts a start that is still waiting to enroll (SIGTERM before the server was reachable). */
+  readonly signal?: AbortSignal;
+}
+
+/** Largest batch spooled as one record; bigger collections are split so a frame stays under the limits. */
+const SAMPLES_PER_RECORD = 5000;
+
+/**
+ * The host agent: enrolls once, collects every interval into the on-disk spool, and streams the spool to
+ * the server over the link; runs allow-listed actions the server asks for by name.
+ */
+export class Agent {
+  private agentState: AgentState = 'starting';
+  private collectTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private collecting: Promise<void> = Promise.resolve();
+  private configVersion: string | null = null;
+  private readonly actions: ActionRunner;
+  private readonly runningActions = new Set<Promise<void>>();
+
+  private constructor(
+    private readonly options: AgentOptions,
+    private readonly spool: Spool<SpoolBatch>,
+    private readonly collectors: HostCollectors,
+    private readonly link: AgentLink,
+  ) {
+    this.actions = new ActionRunner(options.config.actions);
+  }
+
+  /** Enrolls if needed, opens the spool and starts collecting and sending; throws EnrollmentRefusedError. */
+  static async start(options: AgentOptions): Promise<Agent> {
+    const { config, logger } = options;
+    const hostname = options.hostname ?? osHostname();
+    const tls = await loadTls(config);
+    const credentials = new CredentialSource(options, hostname, tls);
+    await credentials.ensureEnrolled();
+    const spool = Spool.open<SpoolBatch>({
+      dir: join(config.state_dir, 'spool'),
+      maxBytes: config.spool.max_bytes,
+      fsync: config.spool.fsync,
+    });
+    for (const note of spool.recoveryNotes) logger.warn({ spool: join(config.state_dir, 'spool') }, note);
+    const collectors = hostCollectors(config.collectors, {
+      ...(options.procRoot === undefined ? {} : { procRoot: options.procRoot }),
+      onError: (message) => logger.warn({}, message),
+    });
+    let agent: Agent | null = null;
+    const link = new AgentLink({
+      url: connectUrl(config.server),
+      credential: () => credentials.current(),
+      hello: () => ({
+        type: 'hello',
+        protocol: AGENT_PROTOCOL_VERSION,
+        hostname,
+        version: options.version.slice(0, 64),
+        labels: { ...config.labels },
+        configVersion: agent?.configVersion ?? null,
+      }),
+      spool,
+      tls,
+      logger,
+      onFrame: (frame) => agent?.onServerFrame(frame),
+      ...(options.onReconnectScheduled ? { onReconnectScheduled: options.onReconnectScheduled } : {}),
+      ...(options.window === undefined ? {} : { window: options.window }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    });
+    agent = new Agent(options, spool, collectors, link);
+    agent.run();
+    return agent;
+  }
+
+  /** Where the agent is in its lifecycle. */
+  get state(): AgentState {
+    return this.agentState;
+  }
+
+  /** What the spool holds now. */
+  spoolStats(): SpoolStats {
+    return this.spool.stats();
+  }
+
+  /** Whether the link to the server is up (welcomed). */
+  get connected(): boolean {
+    return this.link.stats().connected;
+  }
+
+  /** Graceful stop: no more collections, actions finish, spool flushed and closed, link closed. */
+  async stop(): Promise<void> {
+    if (this.agentState === 'stopping' || this.agentState === 'stopped') return;
+    this.agentState = 'stopping';
+    clearTimeout(this.collectTimer);
+    clearInterval(this.flushTimer);
+    await this.collecting;
+    await Promise.allSettled([...this.runningActions]);
+    await this.link.close();
+    this.spool.close();
+    this.agentState = 'stopped';
+    this.options.logger.info({}, 'agent stopped');
+  }
+
+  private run(): void {
+    const { config, logger } = this.options;
+    this.agentState = 'running';
+    this.link.start();
+    this.flushTimer = setInterval(() => this.flushSpool(), this.options.flushIntervalMs ?? 1000);
+    logger.info(
+      { server: config.server, interval: config.interval, actions: Object.keys(config.actions) },
+      'agent running',
+    );
+    const tick = (due: number) => {
+      this.collecting = this.collectOnce(Date.now()).finally(() => {
+        if (this.agentState !== 'running') return;
+        // Fixed-rate schedule; a slow collection skips ticks instead of piling them up.
+        let next = due + config.interval;
+        while (next <= Date.now()) next += config.interval;
+        this.collectTimer = setTimeout(() => tick(next), next - Date.now());
+      });
+    };
+    tick(Date.now());
+  }
+
+  private flushSpool(): void {
+    try {
+      this.spool.flush();
+    } catch (error) {
+      this.options.logger.error({ error: errorMessage(error) }, 'cannot flush the spool');
+    }
+  }
+
+  private async collectOnce(now: number): Promise<void> {
+    const { logger } = this.options;
+    try {
+      const collected = await this.collectors.collect(now);
+      const samples = [...collected, ...this.selfSamples()].map((s) => this.toWire(s, now));
+      for (let i = 0; i < samples.length; i += SAMPLES_PER_RECORD)
+        this.spool.append({ samples: samples.slice(i, i + SAMPLES_PER_RECORD) });
+      this.link.pump();
+    } catch (error) {
+      logger.error({ error: errorMessage(error) }, 'collection failed; the batch is lost');
+    }
+  }
+
+  /** The agent's own health, read before this batch is appended. */
+  private selfSamples(): CollectedSample[] {
+    const spool = this.spool.stats();
+    const link = this.link.stats();
+    const s = (name: string, value: number): CollectedSample => ({ name, labels: {}, value });
+    return [
+      s('swas_agent_spool_pending_records', spool.pendingRecords),
+      s('swas_agent_spool_pending_bytes', spool.pendingBytes),
+      s('swas_agent_spool_dropped_records_total', spool.droppedRecords),
+      s('swas_agent_connected', link.connected ? 1 : 0),
+      s('swas_agent_reconnects_total', link.reconnects),
+      s('swas_agent_malformed_server_frames_total', link.malformedFrames),
+    ];
+  }
+
+  private toWire(sample: CollectedSample, now: number): WireSample {
+    // Labels a collector sets win over the agent's labels, as series labels win over external labels.
+    return {
+      name: sample.name,
+      labels: { ...this.options.config.labels, ...sample.labels },
+      t: now,
+      v: toWireValue(sample.value),
+    };
+  }
+
+  private onServerFrame(frame: ServerFrame): void {
+    if (frame.type === 'action') this.runAction(frame.id, frame.name, frame.timeoutMs);
+    else if (frame.type === 'config') this.applyConfig(frame.version, frame.config);
+  }
+
+  private runAction(id: string, name: string, timeoutMs: number): void {
+    const { logger } = this.options;
+    if (!this.actions.allows(name))
+      logger.warn(
+        { id, action: name },
+        `refused action ${name}: not in this agent's allow-list (agent.yaml actions:)`,
+      );
+    else logger.info({ id, action: name, timeoutMs }, `running action ${name}`);
+    const running = this.actions.run(name, timeoutMs).then((outcome) => {
+      this.runningActions.delete(running);
+      if (this.actions.allows(name))
+        logger.info(
+          { id, action: name, ok: outcome.ok, exitCode: outcome.exitCode, error: outcome.error },
+          `action ${name} finished`,
+        );
+      this.link.send({ type: 'action_result', id, ...outcome });
+    });
+    this.runningActions.add(running);
+  }
+
+  /** A pushed config `{collectors: …}` replaces the running collectors; a bad one is refused and reported. */
+  private applyConfig(version: string, pushed: unknown): void {
+    const { logger } = this.options;
+    const body = typeof pushed === 'object' && pushed !== null ? (pushed as { collectors?: unknown }) : {};
+    const parsed = hostCollectorsSchema.safeParse(body.collectors ?? {});
+    let error: string | null = null;
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      error = `collectors.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`;
+    } else {
+      try {
+        this.collectors.reconfigure(parsed.data);
+        this.configVersion = version;
+      } catch (caught) {
+        error = errorMessage(caught);
+      }
+    }
+    if (error === null) logger.info({ version }, 'applied pushed config');
+    else logger.warn({ version, error }, 'refused pushed config; keeping the previous one');
+    this.link.send({ type: 'config_status', version, ok: error === null, error });
+  }
+}
+
+/** The link URL for a server base URL: http→ws, https→wss, same path prefix. */
+export function connectUrl(server: string): string {
+  const url = new URL('api/v1/agents/connect', withSlash(server));
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+}
+
+async function loadTls(config: AgentConfig): Promise<AgentTls> {
+  const { ca_file: caFile, insecure_skip_verify: insecure } = config.tls;
+  if (caFile === undefined) return { rejectUnauthorized: !insecure };
+  try {
+    return { ca: await readFile(caFile, 'utf8'), rejectUnauthorized: !insecure };
+  } catch (error) {
+    throw new SwasError('SWAS-AGENT-013', `cannot read tls.ca_file ${caFile}: ${errorMessage(error)}`);
+  }
+}
+
+/** The agent's credential: read from state_dir, enrolling when there is none. */
+class CredentialSource {
+  constructor(
+    private readonly options: AgentOptions,
+    private readonly hostname: string,
+    private readonly tls: AgentTls,
+  ) {}
+
+  /** At start: enroll if needed, retrying an unreachable server; a refusal throws EnrollmentRefusedError. */
+  async ensureEnrolled(): Promise<StoredCredential> {
+    const backoff = new Backoff(this.options.backoff);
+    for (;;) {
+      try {
+        return await this.readOrEnroll();
+      } catch (error) {
+        if (!(error instanceof EnrollmentUnavailableError)) throw error;
+        const step = backoff.next();
+        this.options.logger.warn(
+          { error: error.message, retryInMs: step.delayMs },
+          'cannot enroll yet; retrying',
+        );
+        await sleep(step.delayMs, this.options.signal);
+      }
+    }
+  }
+
+  /** The credential for the next connect attempt (re-read: an operator may have replaced it). */
+  async current(): Promise<string> {
+    return (await this.readOrEnroll()).credential;
+  }
+
+  private async readOrEnroll(): Promise<StoredCredential> {
+    const { config, logger } = this.options;
+    const stored = await readCredential(config.state_dir);
+    if (stored !== null) return stored;
+    const token = await this.enrollmentToken();
+    const fresh = await enroll({
+      server: config.server,
+      token,
+      name: config.name,
+      hostname: this.hostname,
+      labels: config.labels,
+      tls: this.tls,
+    });
+    await storeCredential(config.state_dir, fresh);
+    logger.info({ agent: fresh.agentId, name: fresh.name }, 'enrolled with the swas server');
+    return fresh;
+  }
+
+  private async enrollmentToken(): Promise<string> {
+    const { config } = this.options;
+    if (config.enrollment_token !== undefined) return config.enrollment_token;
+    if (config.enrollment_token_file !== undefined) {
+      try {
+        const token = (await readFile(config.enrollment_token_file, 'utf8')).trim();
+        if (token !== '') return token;
+      } catch (error) {
+        throw new EnrollmentRefusedError(
+          `cannot read enrollment_token_file ${config.enrollment_token_file}: ${errorMessage(error)}`,
+        );
+      }
+    }
+    throw new EnrollmentRefusedError(
+      `the agent has no credential in ${config.state_dir} and no enrollment token; create one with ` +
+        '`swas agent token create` and set enrollment_token (or enrollment_token_file) in agent.yaml',
+    );
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new SwasError('SWAS-AGENT-014', 'agent start was cancelled while waiting to enroll'));
+      return;
+    }
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new SwasError('SWAS-AGENT-014', 'agent start was cancelled while waiting to enroll'));
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,120 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from './ConfigError.js';
+import { loadAgentConfig } from './agentConfig.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'swas-agentcfg-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function load(yaml: string) {
+  const file = join(dir, 'agent.yaml');
+  await writeFile(file, yaml);
+  return loadAgentConfig(file);
+}
+
+async function problems(yaml: string): Promise<string> {
+  try {
+    await load(yaml);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('loadAgentConfig', () => {
+  it('applies defaults and resolves paths against the file', async () => {
+    const config = await load(
+      'server: https://swas.example.com\nstate_dir: state\nenrollment_token_file: tok\n',
+    );
+    expect(config.name).toBe(hostname());
+    expect(config.interval).toBe(10_000);
+    expect(config.spool).toEqual({ max_bytes: 64 * 1024 * 1024, fsync: 'batch' });
+    expect(config.tls.insecure_skip_verify).toBe(false);
+    expect(config.state_dir).toBe(join(dir, 'state'));
+    expect(config.enrollment_token_file).toBe(join(dir, 'tok'));
+    expect(config.actions).toEqual({});
+    expect(config.collectors.disable).toEqual([]);
+  });
+
+  it('reads actions as argv with a timeout', async () => {
+    const config = await load(
+      [
+        'server: http://127.0.0.1:7927',
+        'actions:',
+        '  restart_app: { argv: [systemctl, restart, app], timeout: 30s }',
+        '  hello: { argv: [/bin/echo, hi] }',
+      ].join('\n'),
+    );
+    expect(config.actions['restart_app']).toEqual({ argv: ['systemctl', 'restart', 'app'], timeout: 30_000 });
+    expect(config.actions['hello']?.timeout).toBe(60_000);
+  });
+
+  it('refuses a non-http server URL with file:line', async () => {
+    const message = await problems('name: web-1\nserver: ftp://swas\n');
+    expect(message).toMatch(/agent\.yaml:2:\d+: server: must be an http:\/\/ or https:\/\/ URL/);
+  });
+
+  it('refuses an interval under 1s and a shell-string action', async () => {
+    const message = await problems(
+      'server: http://x\ninterval: 200ms\nactions:\n  reboot: { argv: "systemctl reboot" }\n',
+    );
+    expect(message).toMatch(/:2:\d+: interval: 200ms is too short/);
+    expect(message).toMatch(/:4:\d+: actions\.reboot\.argv/);
+  });
+
+  it('refuses bad RE2 patterns in collectors', async () => {
+    const message = await problems(
+      [
+        'server: http://x',
+        'collectors:',
+        '  services:',
+        '    - { name: app, match: "(unclosed" }',
+        '  log_watches:',
+        '    - { name: app, path: /var/log/app.log, patterns: { error: "a(?=b)" } }',
+        '  network: { exclude_devices: "[" }',
+      ].join('\n'),
+    );
+    expect(message).toMatch(/:4:\d+: collectors\.services\[0\]\.match: .*not a valid RE2/);
+    expect(message).toMatch(/:6:\d+: collectors\.log_watches\[0\]\.patterns\.error: .*not a valid RE2/);
+    expect(message).toMatch(/:7:\d+: collectors\.network\.exclude_devices: .*not a valid RE2/);
+  });
+
+  it('refuses a service without pidfile or match, duplicate names and unknown collectors', async () => {
+    const message = await problems(
+      [
+        'server: http://x',
+        'collectors:',
+        '  disable: [cpu, gpu]',
+        '  services:',
+        '    - { name: app }',
+        '    - { name: app, pidfile: /run/app.pid }',
+      ].join('\n'),
+    );
+    expect(message).toMatch(/collectors\.disable\[1\]/);
+    expect(message).toMatch(/needs a pidfile or a match pattern/);
+    expect(message).toMatch(/collectors\.services\[1\]\.name: service "app" is declared twice/);
+  });
+
+  it('refuses both token forms, unknown fields and a tiny spool', async () => {
+    const message = await problems(
+      'server: http://x\nenrollment_token: a\nenrollment_token_file: b\nspool: { max_bytes: 10 }\nintervall: 5s\n',
+    );
+    expect(message).toMatch(/enrollment_token_file: set enrollment_token or enrollment_token_file, not both/);
+    expect(message).toMatch(/spool\.max_bytes: the spool needs at least 65536 bytes/);
+    expect(message).toMatch(/:5:\d+: intervall: unknown field/);
+  });
+
+  it('accepts the shipped example examples/agent/agent.yaml', async () => {
+    const config = await loadAgentConfig(join(import.meta.dirname, '../../examples/agent/agent.yaml'));
+    expect(Object.keys(config.actions)).toEqual(['restart_app', 'reload_nginx']);
+    expect(config.collectors.services.map((s) => s.name)).toEqual(['nginx', 'app']);
+  });
+});

@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/ports.js';
+import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
+import { makeTempDir } from './support/tmp.js';
+
+interface QueryBody {
+  data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+const INTERVAL_MS = 1000;
+
+// Issue 6: a real `swas agent run` process against a real server: enrollment, samples, an outage of the
+// server that loses nothing (the agent spools and replays in order), and allow-listed actions only.
+describe('the host agent against a real server', { timeout: 90_000 }, () => {
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let port: number;
+  let swas: TestServer;
+  let admin: string;
+  let agent: ChildProcess;
+  let agentLog = '';
+
+  const config = 'scrape:\n  interval: 1s\n';
+  const start = () => startTestServer(tmp.dir, config, {}, {}, { port });
+
+  beforeAll(async () => {
+    tmp = await makeTempDir('agent-e2e');
+    port = await freePort();
+    swas = await start();
+    admin = await swas.token('admin');
+    const created = await fetch(`${swas.url}/api/v1/agents/enrollment-tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ttl: '10m', labels: { env: 'test' } }),
+    });
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    await writeFile(
+      join(tmp.dir, 'agent.yaml'),
+      `server: ${swas.url}
+name: e2e-1
+enrollment_token: ${token}
+state_dir: ${join(tmp.dir, 'agent-state')}
+interval: ${INTERVAL_MS}ms
+collectors:
+  disable: [cpu, filesystem, network]
+actions:
+  hello: { argv: [/bin/echo, hello from the agent], timeout: 5s }
+`,
+    );
+    agent = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'agent', 'run', '--config', join(tmp.dir, 'agent.yaml')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    agent.stdout?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
+    agent.stderr?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
+  }, 30_000);
+
+  afterAll(async () => {
+    if (agent?.exitCode === null) {
+      agent.kill('SIGTERM');
+      await new Promise((resolve) => agent.once('exit', resolve));
+    }
+    await swas?.stop();
+    await tmp?.remove();
+  });
+
+  const query = async (expr: string, at?: number) => {
+    const time = at === undefined ? '' : `&time=${at / 1000}`;
+    const response = await swas.get(`/api/v1/query?query=${encodeURIComponent(expr)}${time}`, admin);
+    return (response.body as QueryBody).data.result;
+  };
+
+  it('enrolls once, connects, and its samples are queryable with the agent and enrolled labels', async () => {
+    const [sample] = await eventually(
+      `node_load1 from the agent (agent log: ${agentLog.slice(-500)})`,
+      async () => {
+        const r = await query('node_load1{agent="e2e-1"}');
+        return r.length > 0 ? r : null;
+      },
+      20_000,
+    );
+    expect(sample?.metric).toMatchObject({ agent: 'e2e-1', env: 'test' });
+    const agents = (await swas.get('/api/v1/agents', admin)).body as {
+      agents: { name: string; connected: boolean }[];
+    };
+    expect(agents.agents).toMatchObject([{ name: 'e2e-1', connected: true }]);
+  });
+
+  it('loses nothing across a server outage: the agent spools and replays in order', async () => {
+    await swas.stop();
+    const outageStart = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const outageEnd = Date.now();
+    swas = await start();
+    admin = await swas.token('admin');
+    await eventually('the agent to reconnect', async () => {
+      const body = (await swas.get('/api/v1/agents', admin)).body as { agents: { connected: boolean }[] };
+      return body.agents[0]?.connected === true;
+    });
+    // Every collection made while the server was down arrives, with the time it was made.
+    const expected = Math.floor((outageEnd - outageStart) / INTERVAL_MS);
+    const windowS = Math.floor((outageEnd - outageStart) / 1000);
+    const count = await eventually('the spooled samples to be replayed', async () => {
+      const r = await query(`count_over_time(node_load1{agent="e2e-1"}[${windowS}s])`, outageEnd);
+      const n = Number(r[0]?.value[1] ?? 0);
+      return n >= Math.floor((windowS * 1000) / INTERVAL_MS) - 2 ? n : null;
+    });
+    expect(count).toBeLessThanOrEqual(expected + 2);
+    const dropped = await query('swas_agent_spool_dropped_records_total{agent="e2e-1"}');
+    expect(dropped[0]?.value[1]).toBe('0');
+  });
+
+  it('runs an allow-listed action and refuses any other', async () => {
+    const ran = await swas.server.parts.agents.sendAction('e2e-1', { name: 'hello', timeoutMs: 5000 });
+    expect(ran).toMatchObject({ ok: true, exitCode: 0, error: null });
+    expect(ran.output).toContain('hello from the agent');
+    const refused = await swas.server.parts.agents.sendAction('e2e-1', { name: 'rm-rf', timeoutMs: 5000 });
+    expect(refused).toMatchObject({ ok: false });
+    expect(refused.error).toMatch(/action rm-rf is not in this agent's allow-list/);
+  });
+
+  it('a revoked agent is cut off at once and cannot reconnect', async () => {
+    const response = await fetch(`${swas.url}/api/v1/agents/e2e-1`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(response.status).toBe(200);
+    await eventually('the agent to be disconnected', async () => {
+      const body = (await swas.get('/api/v1/agents', admin)).body as { agents: { connected: boolean }[] };
+      return body.agents[0]?.connected === false;
+    });
+    await eventually('the agent to log the refusal', () =>
+      Promise.resolve(/401|revoked|re-enroll/i.test(agentLog)),
+    );
+    expect(agent.exitCode).toBeNull();
+  });
+});
