@@ -22,8 +22,25 @@ describe('the host agent against a real server', { timeout: 90_000 }, () => {
   let agent: ChildProcess;
   let agentLog = '';
 
-  const config = 'scrape:\n  interval: 1s\n';
-  const start = () => startTestServer(tmp.dir, config, {}, {}, { port });
+  // The service's verbs run on the agent, as actions of its own allow-list (only `hello` is in it).
+  const config = `scrape:
+  interval: 1s
+services:
+  app: { agent: e2e-1, restart: hello, stop: wipe, timeout: 10s }
+runbooks:
+  files: [restart-app.yaml, stop-app.yaml]
+`;
+  const manual = (name: string, action: string) => `name: ${name}
+trigger: { manual: true }
+steps:
+  - action: ${action}
+    with: { service: app }
+`;
+  const files = {
+    'restart-app.yaml': manual('restart-app', 'service.restart'),
+    'stop-app.yaml': manual('stop-app', 'service.stop'),
+  };
+  const start = () => startTestServer(tmp.dir, config, files, {}, { port });
 
   beforeAll(async () => {
     tmp = await makeTempDir('agent-e2e');
@@ -121,6 +138,33 @@ actions:
     const refused = await swas.server.parts.agents.sendAction('e2e-1', { name: 'rm-rf', timeoutMs: 5000 });
     expect(refused).toMatchObject({ ok: false });
     expect(refused.error).toMatch(/action rm-rf is not in this agent's allow-list/);
+  });
+
+  it('runs a runbook service step on the agent; an action the agent does not allow fails the step', async () => {
+    const run = async (runbook: string) => {
+      const response = await fetch(`${swas.url}/api/v1/runbooks/${runbook}/run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(response.status).toBe(201);
+      const { run } = (await response.json()) as { run: { id: string } };
+      return eventually(`run ${run.id} to finish`, async () => {
+        const full = (await swas.get(`/api/v1/runs/${run.id}`, admin)).body as {
+          run: { status: string; error: string | null };
+          steps: { status: string; error: string | null; result: { output?: string } | null }[];
+        };
+        return ['succeeded', 'failed'].includes(full.run.status) ? full : null;
+      });
+    };
+    const restarted = await run('restart-app');
+    expect(restarted.run.status).toBe('succeeded');
+    expect(JSON.stringify(restarted.steps[0]?.result)).toContain('hello from the agent');
+    const stopped = await run('stop-app');
+    expect(stopped.run.status).toBe('failed');
+    expect(stopped.steps[0]?.error).toMatch(
+      /agent e2e-1, action wipe \(stop app\): action wipe is not in this agent's allow-list/,
+    );
   });
 
   it('a revoked agent is cut off at once and cannot reconnect', async () => {

@@ -304,6 +304,36 @@ undo:
     ]);
   });
 
+  it('takes agent action names for services and hosts on agents, argv lists otherwise, and says which is wrong', async () => {
+    const dir = await project({
+      'swas.yaml': goodConfig.replace(
+        'services:\n  web-1:\n    restart: [/bin/true]\n',
+        `services:
+  web-1:
+    restart: [/bin/true]
+  app:
+    agent: web-1
+    restart: restart_app
+    stop: [/bin/kill, app]
+  db:
+    start: start_db
+hosts:
+  web-1: { agent: web-1, reboot: reboot }
+  db-1: { reboot: reboot }
+`,
+      ),
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': goodRunbook,
+    });
+    expect((await problems(dir)).map((i) => i.replace(`${dir}/`, ''))).toEqual([
+      expect.stringMatching(
+        /^swas.yaml:\d+:\d+: services.app.stop: with agent: web-1, give the name of an action in that agent's allow-list, not an argv$/,
+      ),
+      expect.stringMatching(/^swas.yaml:\d+:\d+: services.db.start: an action name needs agent: NAME/),
+      expect.stringMatching(/^swas.yaml:\d+:\d+: hosts.db-1.reboot: an action name needs agent: NAME/),
+    ]);
+  });
+
   it('loads a group with bad PromQL as broken, naming file:line, group and rule; other groups load', async () => {
     const dir = await project({
       'swas.yaml': goodConfig,

@@ -68,12 +68,47 @@ const bigip = z.strictObject({
   pools: z.array(name).min(1).describe('the BIG-IP pools swas may act on'),
 });
 
-const service = z.strictObject({
-  restart: commandArgv.optional().describe('argv that restarts the service (no shell)'),
-  start: commandArgv.optional(),
-  stop: commandArgv.optional(),
-  timeout: duration({ min: 100 }).prefault('1m').describe('how long one command may run before it is killed'),
-});
+// A verb is an argv run by the server, or, with `agent:`, the name of an action in that agent's allow-list.
+const verb = z.union([commandArgv, name]);
+const onAgent = name
+  .optional()
+  .describe(
+    'run on this agent instead of the server: the verbs are then names of actions in the agent’s own allow-list (agent.yaml actions:)',
+  );
+
+function verbsMatchWhere(
+  entry: { agent?: string | undefined } & Partial<Record<'restart' | 'start' | 'stop' | 'reboot', unknown>>,
+  ctx: z.core.$RefinementCtx,
+): void {
+  for (const key of ['restart', 'start', 'stop', 'reboot'] as const) {
+    const value = entry[key];
+    if (value === undefined) continue;
+    if (entry.agent !== undefined && typeof value !== 'string')
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `with agent: ${entry.agent}, give the name of an action in that agent's allow-list, not an argv`,
+      });
+    if (entry.agent === undefined && typeof value === 'string')
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: 'an action name needs agent: NAME; for a command on the server give an argv list',
+      });
+  }
+}
+
+const service = z
+  .strictObject({
+    agent: onAgent,
+    restart: verb.optional().describe('argv that restarts the service (no shell), or an agent action'),
+    start: verb.optional(),
+    stop: verb.optional(),
+    timeout: duration({ min: 100 })
+      .prefault('1m')
+      .describe('how long one command may run before it is killed'),
+  })
+  .superRefine(verbsMatchWhere);
 
 // `{name}` placeholders in an allow-listed argv; only these positions take values from a runbook.
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -113,10 +148,15 @@ const allowedCommand = z
         });
   });
 
-const hostCommands = z.strictObject({
-  reboot: commandArgv.describe('argv that reboots the host (no shell), e.g. [ssh, web-1, sudo, reboot]'),
-  timeout: duration({ min: 100 }).prefault('1m').describe('how long the reboot command may run'),
-});
+const hostCommands = z
+  .strictObject({
+    agent: onAgent,
+    reboot: verb.describe(
+      'argv that reboots the host (no shell), e.g. [ssh, web-1, sudo, reboot], or an agent action',
+    ),
+    timeout: duration({ min: 100 }).prefault('1m').describe('how long the reboot command may run'),
+  })
+  .superRefine(verbsMatchWhere);
 
 // One matcher string as Alertmanager writes it (`severity="critical"`, `alertname=~"Host.*"`).
 const matcherText = z.string().superRefine((text, ctx) => {

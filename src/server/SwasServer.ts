@@ -22,14 +22,13 @@ import { openStateStore } from '../store/index.js';
 import { EmbeddedTsdb } from '../tsdb/index.js';
 import { join } from 'node:path';
 import { registerTsdbMetrics } from './tsdbMetrics.js';
+import { RoutedHostControl, RoutedServiceControl } from './agentControl.js';
 import { AgentHub } from './agentLink.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import {
   commandControlFrom,
-  hostControlFrom,
   loadBalancersFrom,
   noisePolicyFrom,
-  serviceControlFrom,
   startServiceDiscovery,
   webhooksFrom,
   type ServiceDiscovery,
@@ -98,9 +97,11 @@ export class SwasServer {
 
     // Late-bound holders let config reload swap load balancers and services under running steps.
     let lbs = loadBalancersFrom(config);
-    let services = serviceControlFrom(config);
+    // Agent-run verbs reach the agent hub, which exists only once the HTTP server does.
+    let agentHub: AgentHub | null = null;
+    let services = new RoutedServiceControl(config, () => agentHub);
     let commands = commandControlFrom(config);
-    let hosts = hostControlFrom(config);
+    let hosts = new RoutedHostControl(config, () => agentHub);
     const swap = {
       lbs: { forPool: (pool: string) => lbs.directory.forPool(pool) },
       services: {
@@ -200,6 +201,7 @@ export class SwasServer {
       logger,
       now,
     });
+    agentHub = agents;
 
     let server: SwasServer | null = null;
     const parts: ServerParts = {
@@ -266,9 +268,9 @@ export class SwasServer {
     // Swapping holders on reload needs the mutable bindings above.
     server.rebind = (next) => {
       lbs = loadBalancersFrom(next);
-      services = serviceControlFrom(next);
+      services = new RoutedServiceControl(next, () => agentHub);
       commands = commandControlFrom(next);
-      hosts = hostControlFrom(next);
+      hosts = new RoutedHostControl(next, () => agentHub);
       notifier.setChannels(webhooksFrom(next, { userAgent: `swas/${VERSION}`, now }));
     };
     server.reconciler = Reconciler.create({

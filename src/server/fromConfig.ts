@@ -14,8 +14,6 @@ import { BigIpLoadBalancer, HaproxyLoadBalancer, type LoadBalancer } from '../lb
 import { WebhookChannel, type WebhookChannelOptions } from '../paging/index.js';
 import {
   LocalCommandControl,
-  LocalHostControl,
-  LocalServiceControl,
   type LoadBalancerDirectory,
 } from '../runbooks/index.js';
 
@@ -154,18 +152,6 @@ export function loadBalancersFrom(config: SwasConfig): {
   return { all, directory: { forPool: (pool) => byPool.get(pool) ?? null } };
 }
 
-/** Service commands from `services`. */
-export function serviceControlFrom(config: SwasConfig): LocalServiceControl {
-  return new LocalServiceControl(
-    Object.fromEntries(
-      Object.entries(config.services).map(([name, s]) => [
-        name,
-        { restart: s.restart, start: s.start, stop: s.stop, timeoutMs: s.timeout },
-      ]),
-    ),
-  );
-}
-
 /** The allow-listed commands of `commands`, the only ones a `run` step may execute. */
 export function commandControlFrom(config: SwasConfig): LocalCommandControl {
   return new LocalCommandControl(
@@ -174,15 +160,6 @@ export function commandControlFrom(config: SwasConfig): LocalCommandControl {
         name,
         { argv: c.argv, args: c.args, timeoutMs: c.timeout },
       ]),
-    ),
-  );
-}
-
-/** How to reboot hosts, from `hosts`. */
-export function hostControlFrom(config: SwasConfig): LocalHostControl {
-  return new LocalHostControl(
-    Object.fromEntries(
-      Object.entries(config.hosts).map(([name, h]) => [name, { reboot: h.reboot, timeoutMs: h.timeout }]),
     ),
   );
 }
