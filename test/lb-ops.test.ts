@@ -1,40 +1,17 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../examples/demo/demo.js';
 import { HaproxyLoadBalancer } from '../src/lb/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
 import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
 import { freePort } from './support/ports.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
+import { BUILT_CLI, swasCli } from './support/swasCli.js';
 import { makeTempDir } from './support/tmp.js';
-
-const BUILT_CLI = join(REPO_ROOT, 'dist/cli/main.js');
 
 interface Guard {
   guard: string;
   ok: boolean;
   detail: string;
-}
-
-// The server runs in this process, so the CLI must run without blocking the event loop (no spawnSync).
-async function swasCli(
-  args: string[],
-  server: TestServer,
-  token: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BUILT_CLI, ...args], {
-      env: { ...process.env, SWAS_URL: server.url, SWAS_TOKEN: token },
-      timeout: 20_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
 }
 
 describe(

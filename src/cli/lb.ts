@@ -163,4 +163,84 @@ export function registerLb(program: Command): void {
   ).action((pool: string, member: string, weight: number, options: ChangeOptions) =>
     change(pool, member, 'weight', options, weight),
   );
+
+  withApiOptions(
+    lb
+      .command('add')
+      .description(
+        'add a member at runtime, in maint with health checks on; `swas lb ready` puts it in rotation',
+      )
+      .argument('<pool>', 'pool name')
+      .argument('<member>', 'new member name')
+      .argument('<address>', 'IP:PORT (IPv6 as [addr]:port)', parseAddress),
+  )
+    .option('--weight <n>', 'its full weight, 1..256', (v) => parseIntIn(v, 1, 256, '--weight'), 1)
+    .option('--slowstart <duration>', 'ramp-up after it turns ready, e.g. 30s')
+    .option('--reason <text>', 'why; kept in the audit log')
+    .action(
+      async (
+        pool: string,
+        member: string,
+        address: { address: string; port: number },
+        options: ApiOptions & { weight: number; slowstart?: string; reason?: string },
+      ) => {
+        const answer = await callApi<{ after: { admin: string; weight: number } }>(
+          options,
+          'POST',
+          `/api/v1/pools/${encodeURIComponent(pool)}/members`,
+          {
+            name: member,
+            ...address,
+            weight: options.weight,
+            ...(options.slowstart === undefined ? {} : { slowstart: options.slowstart }),
+            ...(options.reason === undefined ? {} : { reason: options.reason }),
+          },
+        );
+        if (options.json === true) return void process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+        process.stdout.write(
+          `${pool}/${member} added (${answer.after.admin}, weight ${answer.after.weight}); put it in rotation with \`swas lb ready ${pool} ${member}\`\n`,
+        );
+      },
+    );
+
+  withApiOptions(
+    lb
+      .command('remove')
+      .description('remove a member that is in maint with no sessions left')
+      .argument('<pool>', 'pool name')
+      .argument('<member>', 'member name'),
+  )
+    .option('--reason <text>', 'why; kept in the audit log')
+    .option('--force', 'remove it even when a run targets it (audited)')
+    .action(
+      async (pool: string, member: string, options: ApiOptions & { reason?: string; force?: boolean }) => {
+        const answer = await callApi<{ removed: boolean }>(
+          options,
+          'DELETE',
+          `/api/v1/pools/${encodeURIComponent(pool)}/members/${encodeURIComponent(member)}`,
+          {
+            force: options.force === true,
+            ...(options.reason === undefined ? {} : { reason: options.reason }),
+          },
+        );
+        if (options.json === true) return void process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+        process.stdout.write(`${pool}/${member} removed\n`);
+      },
+    );
+}
+
+function parseIntIn(value: string, min: number, max: number, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new InvalidArgumentError(`${what} must be a whole number ${min}..${max}, not "${value}"`);
+  return n;
+}
+
+function parseAddress(value: string): { address: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value);
+  if (m === null)
+    throw new InvalidArgumentError(
+      `address must be IP:PORT, e.g. 10.0.0.5:8080 or [fd00::5]:8080, not "${value}"`,
+    );
+  return { address: m[1] ?? m[2] ?? '', port: parseIntIn(m[3] ?? '', 1, 65535, 'the port') };
 }

@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
 import { LbError } from './LbError.js';
 import {
   MEMBER_ADMIN_STATES,
   type LoadBalancer,
   type MemberAdminState,
+  type NewPoolMember,
   type PoolMember,
   type PoolSummary,
 } from './LoadBalancer.js';
@@ -144,6 +146,64 @@ export class HaproxyLoadBalancer implements LoadBalancer {
         `weight ${after.member.weight}; an agent-check may be setting weights for this server`,
       { lb: this.name, endpoint: this.endpoint, ...target, command },
     );
+  }
+
+  async addMember(pool: string, member: NewPoolMember): Promise<void> {
+    const target = { pool, member: member.name };
+    this.checkName('pool', pool, target);
+    this.checkName('member', member.name, target);
+    if (isIP(member.address) === 0)
+      throw this.invalid(
+        `address ${JSON.stringify(member.address)} for ${pool}/${member.name}; give an IPv4 or IPv6 address`,
+        target,
+      );
+    if (!Number.isInteger(member.port) || member.port < 1 || member.port > 65535)
+      throw this.invalid(`port ${String(member.port)} for ${pool}/${member.name}; use 1 to 65535`, target);
+    if (!Number.isInteger(member.weight) || member.weight < 1 || member.weight > HAPROXY_MAX_WEIGHT)
+      throw this.invalid(
+        `weight ${String(member.weight)} for ${pool}/${member.name}; use 1 to ${HAPROXY_MAX_WEIGHT}`,
+        target,
+      );
+    const existing = (await this.readPool(pool)).members.find((m) => m.name === member.name);
+    if (existing !== undefined)
+      throw new LbError(
+        'command_failed',
+        `backend "${pool}" of HAProxy "${this.name}" already has a server "${member.name}" (${existing.address}:${String(existing.port)}); remove it first or pick another name`,
+        { lb: this.name, endpoint: this.endpoint, ...target },
+      );
+    const address = member.address.includes(':') ? `[${member.address}]` : member.address;
+    const slowstart = member.slowstartMs > 0 ? ` slowstart ${member.slowstartMs}ms` : '';
+    // Dynamic servers start in maint; `check` uses the backend's check settings (option httpchk …).
+    const command = `add server ${pool}/${member.name} ${address}:${member.port} weight ${member.weight} check${slowstart}`;
+    const reply = (await this.client.send(command, target)).trim();
+    if (!/New server registered/i.test(reply))
+      throw new LbError(
+        'command_failed',
+        `HAProxy "${this.name}" (runtime API ${this.endpoint}) refused "${command}": ${reply || 'no reply'}; dynamic servers need HAProxy 2.4 or later`,
+        { lb: this.name, endpoint: this.endpoint, ...target, command },
+      );
+    await this.client.execute(`enable health ${pool}/${member.name}`, target);
+  }
+
+  async removeMember(pool: string, member: string): Promise<void> {
+    const target = { pool, member };
+    this.checkName('pool', pool, target);
+    this.checkName('member', member, target);
+    const { member: current } = await this.readMember(pool, member);
+    if (current.admin !== 'maint' || current.activeSessions > 0)
+      throw new LbError(
+        'command_failed',
+        `${pool}/${member} is ${current.admin} with ${current.activeSessions} active session(s); put it in maint and let its sessions end before removing it`,
+        { lb: this.name, endpoint: this.endpoint, ...target },
+      );
+    const command = `del server ${pool}/${member}`;
+    const reply = (await this.client.send(command, target)).trim();
+    if (!/Server deleted/i.test(reply))
+      throw new LbError(
+        'command_failed',
+        `HAProxy "${this.name}" (runtime API ${this.endpoint}) refused "${command}": ${reply || 'no reply'}; only servers added at runtime (or declared without tracking) can be removed`,
+        { lb: this.name, endpoint: this.endpoint, ...target, command },
+      );
   }
 
   private async readMember(

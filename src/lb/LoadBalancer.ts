@@ -40,6 +40,18 @@ export interface PoolSummary {
   readonly status: string;
 }
 
+/** A member to add to a pool at runtime. */
+export interface NewPoolMember {
+  readonly name: string;
+  /** An IPv4 or IPv6 address (no host names: the load balancer would need resolvers for them). */
+  readonly address: string;
+  readonly port: number;
+  /** Its configured (full) weight. */
+  readonly weight: number;
+  /** Ramp-up after it turns ready, in ms; 0 for none. */
+  readonly slowstartMs: number;
+}
+
 /** The port runbooks and `swas lb` use to read and change load-balancer pools; adapters implement it. */
 export interface LoadBalancer {
   readonly name: string;
@@ -50,4 +62,11 @@ export interface LoadBalancer {
   setAdminState(pool: string, member: string, state: MemberAdminState): Promise<void>;
   /** Sets the absolute weight, 0..256; resolves once the load balancer reports it. */
   setWeight(pool: string, member: string, weight: number): Promise<void>;
+  /**
+   * Adds a member in `maint`, with health checks running, so swas can check it and bring it to ready with a
+   * ramp. Absent on adapters that cannot change pool membership.
+   */
+  addMember?(pool: string, member: NewPoolMember): Promise<void>;
+  /** Removes a member that is in `maint` with no active sessions; absent where membership is fixed. */
+  removeMember?(pool: string, member: string): Promise<void>;
 }

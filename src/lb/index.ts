@@ -2,6 +2,7 @@ export type {
   LoadBalancer,
   MemberAdminState,
   MemberOperationalState,
+  NewPoolMember,
   PoolMember,
   PoolSummary,
 } from './LoadBalancer.js';

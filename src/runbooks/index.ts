@@ -58,3 +58,9 @@ export {
   type MemberState,
 } from './manualOps.js';
 export type { DryRunReport, DryRunStep } from './guards/dryRun.js';
+export {
+  addPoolMember,
+  removePoolMember,
+  type AddMemberRequest,
+  type RemoveMemberRequest,
+} from './membership.js';

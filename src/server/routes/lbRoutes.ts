@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { InputError, type GuardDecision } from '../../core/index.js';
+import { InputError, parseDuration, type GuardDecision } from '../../core/index.js';
 import type { LoadBalancer } from '../../lb/index.js';
 import {
+  addPoolMember,
   changeMember,
+  removePoolMember,
   lbForPool,
   MANUAL_OPS,
   type ManualOp,
@@ -14,6 +16,7 @@ import type { ServerParts } from '../ServerParts.js';
 import { parseInput } from './validate.js';
 
 const poolParams = z.strictObject({ pool: z.string().min(1) });
+const memberOnlyParams = z.strictObject({ pool: z.string().min(1), member: z.string().min(1) });
 const memberParams = z.strictObject({
   pool: z.string().min(1),
   member: z.string().min(1),
@@ -61,6 +64,29 @@ function refusalMessage(result: Extract<MemberChangeResult, { result: 'refused' 
   return `${result.reason}${describeGuards(result.guards)}\nSend force: true (\`swas lb … --force\`) to act anyway; the audit log records it.`;
 }
 
+const addBody = z.strictObject({
+  name: z.string().min(1).max(128),
+  address: z.string().min(1).max(64).describe('IPv4 or IPv6'),
+  port: z.number().int().min(1).max(65535),
+  weight: z.number().int().min(1).max(256).default(1),
+  slowstart: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return 0;
+      const ms = parseDuration(text);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 10s` });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  reason: z.string().max(1000).optional(),
+});
+const removeBody = z
+  .strictObject({ reason: z.string().max(1000).optional(), force: z.boolean().default(false) })
+  .default({ force: false });
+
 /** `swas lb` over HTTP: one pool's members, and drain | maint | ready | weight with the pool guards. */
 export function lbRoutes(app: FastifyInstance, parts: ServerParts): void {
   const deps = manualOpsDeps(parts);
@@ -103,6 +129,41 @@ export function lbRoutes(app: FastifyInstance, parts: ServerParts): void {
           heldBy: result.heldBy,
         });
       return { pool, member, op, ...result };
+    },
+  );
+
+  app.post('/api/v1/pools/:pool/members', { config: { role: 'operator' } }, async (request, reply) => {
+    const { pool } = parseInput(poolParams, request.params, 'path');
+    const body = parseInput(addBody, request.body, 'body');
+    const after = await addPoolMember(deps, {
+      pool,
+      name: body.name,
+      address: body.address,
+      port: body.port,
+      weight: body.weight,
+      slowstartMs: body.slowstart,
+      reason: body.reason ?? null,
+      actor: request.identity?.name ?? 'unknown',
+    });
+    return reply.status(201).send({ pool, member: body.name, after });
+  });
+
+  app.delete(
+    '/api/v1/pools/:pool/members/:member',
+    { config: { role: 'operator' } },
+    async (request, reply) => {
+      const { pool, member } = parseInput(memberOnlyParams, request.params, 'path');
+      const body = parseInput(removeBody, request.body ?? undefined, 'body');
+      const result = await removePoolMember(deps, {
+        pool,
+        member,
+        reason: body.reason ?? null,
+        force: body.force,
+        actor: request.identity?.name ?? 'unknown',
+      });
+      if (!result.removed)
+        return reply.status(409).send({ error: { code: GUARD_REFUSED_CODE, message: result.reason } });
+      return { pool, member, removed: true };
     },
   );
 }
