@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { hostCollectorsSchema, type AgentConfig } from '../config/index.js';
+import type { AgentConfig } from '../config/index.js';
 import { errorMessage, SwasError } from '../core/index.js';
+import { ProbeScheduler, type ProbeStatus } from '../probes/index.js';
 import { ActionRunner } from './actions.js';
 import type { AgentLogger } from './agentLogger.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -19,6 +20,8 @@ import {
 } from './credential.js';
 import { AgentLink, type ReconnectScheduled, type SpoolBatch } from './link.js';
 import { AGENT_PROTOCOL_VERSION, toWireValue, type ServerFrame, type WireSample } from './protocol.js';
+import { checkPushedConfig, SpoolBatchAppender } from './pushedConfig.js';
+import { AgentScraper } from './scraper.js';
 import { Spool, type SpoolStats } from './spool.js';
 
 /** Lifecycle of the agent process. */
@@ -61,6 +64,9 @@ export class Agent {
   private configVersion: string | null = null;
   private readonly actions: ActionRunner;
   private readonly runningActions = new Set<Promise<void>>();
+  /** Probes pushed by the server, run from here (vantage = the agent's name); results go to the spool. */
+  private readonly probes: ProbeScheduler;
+  private scraper: AgentScraper | null = null;
 
   private constructor(
     private readonly options: AgentOptions,
@@ -69,6 +75,12 @@ export class Agent {
     private readonly link: AgentLink,
   ) {
     this.actions = new ActionRunner(options.config.actions);
+    this.probes = new ProbeScheduler({
+      vantage: options.config.name,
+      appender: new SpoolBatchAppender(options.config.labels, (samples) => this.spoolSamples(samples)),
+      now: Date.now,
+      onResult: (status, previous) => this.logProbeChange(status, previous),
+    });
   }
 
   /** Enrolls if needed, opens the spool and starts collecting and sending; throws EnrollmentRefusedError. */
@@ -134,7 +146,9 @@ export class Agent {
     this.agentState = 'stopping';
     clearTimeout(this.collectTimer);
     clearInterval(this.flushTimer);
+    this.probes.stop();
     await this.collecting;
+    await this.scraper?.stop();
     await Promise.allSettled([...this.runningActions]);
     await this.link.close();
     this.spool.close();
@@ -161,6 +175,16 @@ export class Agent {
       });
     };
     tick(Date.now());
+    this.scraper = AgentScraper.start({
+      targets: config.scrape,
+      defaultIntervalMs: config.interval,
+      labels: config.labels,
+      logger,
+      append: (samples) => {
+        this.spool.append({ samples });
+        this.link.pump();
+      },
+    });
   }
 
   private flushSpool(): void {
@@ -182,6 +206,24 @@ export class Agent {
     } catch (error) {
       logger.error({ error: errorMessage(error) }, 'collection failed; the batch is lost');
     }
+  }
+
+  /** Spools one probe run's samples as a batch, the same path collector samples take. */
+  private spoolSamples(samples: WireSample[]): void {
+    if (this.agentState !== 'running') return;
+    try {
+      this.spool.append({ samples });
+      this.link.pump();
+    } catch (error) {
+      this.options.logger.error({ error: errorMessage(error) }, 'cannot spool probe results; they are lost');
+    }
+  }
+
+  private logProbeChange(status: ProbeStatus, previous: ProbeStatus | null): void {
+    if (previous !== null && previous.result.success === status.result.success) return;
+    const fields = { probe: status.probe, kind: status.kind, error: status.result.error };
+    if (status.result.success) this.options.logger.info(fields, 'probe succeeds');
+    else this.options.logger.warn(fields, 'probe fails');
   }
 
   /** The agent's own health, read before this batch is appended. */
@@ -234,24 +276,25 @@ export class Agent {
     this.runningActions.add(running);
   }
 
-  /** A pushed config `{collectors: …}` replaces the running collectors; a bad one is refused and reported. */
+  /**
+   * A pushed config `{collectors, probes}` replaces the running collectors (pushed keys over agent.yaml's)
+   * and probes. It is checked whole first: a bad one is refused, reported, and the previous one keeps running.
+   */
   private applyConfig(version: string, pushed: unknown): void {
     const { logger } = this.options;
-    const body = typeof pushed === 'object' && pushed !== null ? (pushed as { collectors?: unknown }) : {};
-    const parsed = hostCollectorsSchema.safeParse(body.collectors ?? {});
-    let error: string | null = null;
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      error = `collectors.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`;
-    } else {
+    const checked = checkPushedConfig(pushed, this.options.config.collectors);
+    let error = checked.ok ? null : checked.error;
+    if (checked.ok) {
       try {
-        this.collectors.reconfigure(parsed.data);
+        this.collectors.reconfigure(checked.collectors);
+        this.probes.setProbes(checked.probes);
         this.configVersion = version;
       } catch (caught) {
         error = errorMessage(caught);
       }
     }
-    if (error === null) logger.info({ version }, 'applied pushed config');
+    if (error === null)
+      logger.info({ version, probes: checked.ok ? checked.probes.length : 0 }, 'applied pushed config');
     else logger.warn({ version, error }, 'refused pushed config; keeping the previous one');
     this.link.send({ type: 'config_status', version, ok: error === null, error });
   }

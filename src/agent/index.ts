@@ -41,3 +41,9 @@ export {
   type AgentTls,
   type StoredCredential,
 } from './credential.js';
+export {
+  AgentScraper,
+  SCRAPE_SAMPLES_PER_BATCH,
+  type AgentScrapeTarget,
+  type AgentScraperOptions,
+} from './scraper.js';

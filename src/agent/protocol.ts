@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStaleNaN, STALE_NAN } from '../core/index.js';
 
 /**
  * The agent link: JSON text frames over a WebSocket the agent opens to `/api/v1/agents/connect`
@@ -17,8 +18,11 @@ export const MAX_SAMPLES_PER_FRAME = 20_000;
 const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const metricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
-/** A sample value: a number, or the text of a non-finite value (JSON has no NaN or infinities). */
-export const wireValue = z.union([z.number(), z.enum(['NaN', '+Inf', '-Inf'])]);
+/**
+ * A sample value: a number, or the text of a non-finite value (JSON has no NaN or infinities); `stale` is
+ * Prometheus's staleness marker, so a series the agent stopped reporting ends at once on the server.
+ */
+export const wireValue = z.union([z.number(), z.enum(['NaN', '+Inf', '-Inf', 'stale'])]);
 
 /** One sample as agents send it. */
 export const wireSample = z.strictObject({
@@ -110,11 +114,13 @@ export function parseFrame<T>(schema: z.ZodType<T>, data: string | Buffer): Fram
 /** A wire value as a number. */
 export function fromWireValue(v: z.output<typeof wireValue>): number {
   if (typeof v === 'number') return v;
+  if (v === 'stale') return STALE_NAN;
   return v === 'NaN' ? Number.NaN : v === '+Inf' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
 }
 
 /** A number as a wire value. */
 export function toWireValue(v: number): z.output<typeof wireValue> {
   if (Number.isFinite(v)) return v;
+  if (isStaleNaN(v)) return 'stale';
   return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
 }

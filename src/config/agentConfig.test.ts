@@ -112,6 +112,36 @@ describe('loadAgentConfig', () => {
     expect(message).toMatch(/:5:\d+: intervall: unknown field/);
   });
 
+  it('reads scrape targets with optional interval and timeout', async () => {
+    const config = await load(
+      [
+        'server: http://x',
+        'scrape:',
+        '  - { name: app, url: "http://127.0.0.1:9100/metrics", interval: 30s, timeout: 5s }',
+        '  - { name: node, url: "http://127.0.0.1:9101/metrics" }',
+      ].join('\n'),
+    );
+    expect(config.scrape).toEqual([
+      { name: 'app', url: 'http://127.0.0.1:9100/metrics', interval: 30_000, timeout: 5_000 },
+      { name: 'node', url: 'http://127.0.0.1:9101/metrics' },
+    ]);
+    expect((await load('server: http://x\n')).scrape).toEqual([]);
+  });
+
+  it('refuses bad scrape targets with file:line', async () => {
+    const message = await problems(
+      [
+        'server: http://x',
+        'scrape:',
+        '  - { name: app, url: "file:///etc/passwd" }',
+        '  - { name: app, url: "http://127.0.0.1:1/metrics", interval: 5s, timeout: 10s }',
+      ].join('\n'),
+    );
+    expect(message).toMatch(/:3:\d+: scrape\[0\]\.url: must be an http:\/\/ or https:\/\/ URL/);
+    expect(message).toMatch(/scrape\[1\]\.timeout: timeout must not be longer than interval/);
+    expect(message).toMatch(/scrape\[1\]\.name: scrape target "app" is declared twice/);
+  });
+
   it('accepts the shipped example examples/agent/agent.yaml', async () => {
     const config = await loadAgentConfig(join(import.meta.dirname, '../../examples/agent/agent.yaml'));
     expect(Object.keys(config.actions)).toEqual(['restart_app', 'reload_nginx']);

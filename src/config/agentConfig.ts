@@ -65,6 +65,26 @@ const uniqueNames =
     });
   };
 
+/** One local application endpoint the agent scrapes, so the server need not reach the host. */
+export const agentScrapeTargetSchema = z
+  .strictObject({
+    name: name.describe('the `job` label of the scraped samples, unique among scrape targets'),
+    url: z
+      .url({
+        protocol: /^https?$/,
+        error: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:9100/metrics',
+      })
+      .describe('the endpoint, usually on loopback, e.g. http://127.0.0.1:9100/metrics'),
+    interval: duration({ min: 1000 }).optional().describe('how often to scrape; default: the agent interval'),
+    timeout: duration({ min: 100 })
+      .optional()
+      .describe('a scrape is abandoned after this long; default: the interval, at most 10s'),
+  })
+  .refine((t) => t.interval === undefined || t.timeout === undefined || t.timeout <= t.interval, {
+    message: 'timeout must not be longer than interval',
+    path: ['timeout'],
+  });
+
 /** The agent's host collectors (the HostCollectorsConfig shape of src/agent/collectors), checked. */
 export const hostCollectorsSchema = z.strictObject({
   disable: z
@@ -147,6 +167,11 @@ export const agentConfigSchema = z
       })
       .prefault({}),
     collectors: hostCollectorsSchema.prefault({}),
+    scrape: z
+      .array(agentScrapeTargetSchema)
+      .default([])
+      .superRefine(uniqueNames('scrape target'))
+      .describe('local /metrics endpoints the agent scrapes and forwards with job=<name>'),
     actions: z
       .record(name, action)
       .default({})
@@ -159,6 +184,9 @@ export const agentConfigSchema = z
 
 /** A validated agent.yaml: durations in ms, relative paths resolved against the file's directory. */
 export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/** One validated `scrape:` entry of agent.yaml (durations in ms). */
+export type AgentScrapeTarget = z.output<typeof agentScrapeTargetSchema>;
 
 /** Pushed or local collector settings after validation. */
 export type AgentCollectorsConfig = z.output<typeof hostCollectorsSchema>;

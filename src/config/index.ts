@@ -39,3 +39,10 @@ export {
   type AgentCollectorsConfig,
   type AgentConfig,
 } from './agentConfig.js';
+export {
+  agentsSectionSchema,
+  pushedConfigFor,
+  type AgentsSection,
+  type PushedAgentConfig,
+  type PushedProbe,
+} from './agentsSection.js';

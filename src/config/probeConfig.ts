@@ -16,6 +16,14 @@ const common = {
     })
     .default({})
     .describe('extra labels on every series of the probe, e.g. service: web'),
+  quorum: z
+    .number()
+    .int()
+    .min(1, { message: 'must be at least 1: the vantage points that must agree the probe fails' })
+    .default(1)
+    .describe(
+      'probe_quorum_failing{probe} is 1 only while at least this many vantage points (server, agents) see the probe fail',
+    ),
 };
 
 /** One black-box probe in swas.yaml `probes:`, by kind. */

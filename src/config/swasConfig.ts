@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseMatchers } from '../core/index.js';
 import { compileAnchoredRegex } from '../tsdb/index.js';
+import { agentsSectionSchema } from './agentsSection.js';
 import { poolGuards } from './poolGuards.js';
 import { probeConfig } from './probeConfig.js';
 import { scrapeConfig } from './scrapeConfig.js';
@@ -388,6 +389,7 @@ export const swasConfigSchema = z.strictObject({
     .describe(
       'black-box checks the server runs from its own vantage point; results are probe_* series labelled probe, kind and vantage="server"',
     ),
+  agents: agentsSectionSchema.describe('configuration pushed to connected agents (collectors, probes)'),
   pools: z
     .record(name, poolGuards)
     .default({})

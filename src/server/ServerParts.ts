@@ -11,6 +11,7 @@ import type { PoolGuard, RunExecutor } from '../runbooks/index.js';
 import type { StateStore } from '../store/index.js';
 import type { EmbeddedTsdb } from '../tsdb/index.js';
 import type { AgentHub } from './agentLink.js';
+import type { ProbeQuorumWatch } from './probeQuorum.js';
 
 /** Where the server is in its life; `/-/ready` answers 200 only while `running`. */
 export type ServerLifecycle = 'starting' | 'running' | 'draining' | 'stopped';
@@ -29,6 +30,8 @@ export interface ServerParts {
   readonly rules: RuleManager;
   /** The black-box probes the server runs itself (vantage `server`). */
   readonly probes: ProbeScheduler;
+  /** Records probe_quorum_failing{probe} from every vantage point's probe_success. */
+  readonly probeQuorum: ProbeQuorumWatch;
   readonly executor: RunExecutor;
   /** The pool guards runbooks and `swas lb` share (one lock per pool across both). */
   readonly poolGuard: PoolGuard;

@@ -23,6 +23,7 @@ import { EmbeddedTsdb } from '../tsdb/index.js';
 import { join } from 'node:path';
 import { registerTsdbMetrics } from './tsdbMetrics.js';
 import { RoutedHostControl, RoutedServiceControl } from './agentControl.js';
+import { AgentConfigPush } from './agentConfigPush.js';
 import { AgentHub } from './agentLink.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import {
@@ -35,6 +36,7 @@ import {
 } from './fromConfig.js';
 import { buildHttpApp } from './http.js';
 import { metricsEnginesFrom } from './metricsEngines.js';
+import { ProbeQuorumWatch, quorumProbes } from './probeQuorum.js';
 import type { ServerLifecycle, ServerParts } from './ServerParts.js';
 import { VERSION } from './version.js';
 
@@ -200,8 +202,16 @@ export class SwasServer {
       registry,
       logger,
       now,
+      configPush: new AgentConfigPush(() => (server?.loaded ?? loaded).config.agents, logger),
     });
     agentHub = agents;
+    const probeQuorum = new ProbeQuorumWatch({
+      query,
+      appender,
+      probes: () => quorumProbes((server?.loaded ?? loaded).config),
+      logger,
+      now,
+    });
 
     let server: SwasServer | null = null;
     const parts: ServerParts = {
@@ -213,6 +223,7 @@ export class SwasServer {
       scrape,
       rules,
       probes,
+      probeQuorum,
       executor,
       poolGuard,
       incidents,
@@ -255,6 +266,7 @@ export class SwasServer {
     scrape.start();
     rules.start();
     probes.setProbes(config.probes.map(scheduledProbe));
+    probeQuorum.start();
     // Scraped samples become durable within a second; remote writes commit before they are acknowledged.
     server.commitTimer = setInterval(() => {
       series.commit().catch((error: unknown) => logger.error({ err: error }, 'committing samples failed'));
@@ -350,6 +362,7 @@ export class SwasServer {
       this.parts.logger,
     );
     this.loaded = next;
+    this.parts.agents.pushConfigs();
     this.parts.logger.info({ file: next.file }, 'config reloaded');
     return { ok: true };
   }
@@ -372,6 +385,7 @@ export class SwasServer {
     this.discovery?.stop();
     await scrape.stop();
     this.parts.probes.stop();
+    await this.parts.probeQuorum.stop();
     this.parts.incidents.stop();
     await this.reconciler?.stop();
     await executor.shutdown(this.loaded.config.server.shutdown_timeout);

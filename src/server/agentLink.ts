@@ -23,6 +23,7 @@ import {
   type ActionResult,
   type FrameRejection,
 } from './agentLinkParts.js';
+import { AgentConfigPush } from './agentConfigPush.js';
 
 export { AGENT_CLOSE, AGENT_CONNECT_PATH, AgentActionError, type ActionResult, type FrameRejection };
 
@@ -42,6 +43,8 @@ export interface AgentHubOptions {
   readonly pingIntervalMs?: number;
   /** Extra time past an action's own timeout before sendAction gives up. @default 5_000 */
   readonly actionGraceMs?: number;
+  /** What config each agent is pushed (swas.yaml `agents.push`). @default nothing is pushed */
+  readonly configPush?: AgentConfigPush;
 }
 
 interface PendingAction {
@@ -78,7 +81,13 @@ export class AgentHub {
 
   /** Creates a hub; call {@link attach} with the HTTP server to accept agents. */
   static create(options: AgentHubOptions): AgentHub {
-    return new AgentHub({ helloTimeoutMs: 10_000, pingIntervalMs: 30_000, actionGraceMs: 5_000, ...options });
+    return new AgentHub({
+      helloTimeoutMs: 10_000,
+      pingIntervalMs: 30_000,
+      actionGraceMs: 5_000,
+      configPush: AgentConfigPush.none(options.logger),
+      ...options,
+    });
   }
 
   /** Takes WebSocket upgrades of {@link AGENT_CONNECT_PATH} on `server`; other upgrade paths get 404. */
@@ -102,6 +111,27 @@ export class AgentHub {
   /** When the live connection of an agent last sent anything, or null when it is not connected. */
   lastSeen(name: string): number | null {
     return this.links.get(name)?.lastSeenAt ?? null;
+  }
+
+  /** Why the agent refused the last config pushed to it, or null when it runs it. */
+  configError(name: string): string | null {
+    return this.options.configPush.configError(name);
+  }
+
+  /** Sends every connected agent its pushed config where it runs another version (after a reload). */
+  pushConfigs(): void {
+    for (const link of this.links.values()) if (link.ready) this.pushConfig(link);
+  }
+
+  /** Sends one agent its pushed config if it runs another version. */
+  pushConfig(link: AgentConnection): void {
+    const frame = this.options.configPush.frameFor(link.agent, link.reported.configVersion ?? null);
+    if (frame === null) return;
+    this.options.logger.info(
+      { agent: link.agent.name, configVersion: frame.version },
+      'pushing config to agent',
+    );
+    link.send(frame);
   }
 
   /** Closes an agent's live connection (after a revoke); false when it was not connected. */
@@ -413,6 +443,7 @@ class AgentConnection {
     this.ready = true;
     this.reported = { version: frame.version, configVersion: frame.configVersion, hostname: frame.hostname };
     this.send({ type: 'welcome', agent: this.agent.name, serverTime: this.hub.options.now() });
+    this.hub.pushConfig(this);
     void this.hub.touch(this, true);
   }
 
@@ -434,13 +465,8 @@ class AgentConnection {
   }
 
   private configStatus(frame: Extract<AgentFrame, { type: 'config_status' }>): void {
-    const fields = { agent: this.agent.name, configVersion: frame.version, error: frame.error };
-    if (!frame.ok)
-      return void this.hub.options.logger.warn(
-        fields,
-        'agent rejected a pushed config; it keeps its previous one',
-      );
-    this.hub.options.logger.info(fields, 'agent runs a new config');
+    this.hub.options.configPush.recordStatus(this.agent.name, frame);
+    if (!frame.ok) return;
     this.reported = { ...this.reported, configVersion: frame.version };
     void this.hub.touch(this, true);
   }

@@ -12,10 +12,7 @@ import {
 } from '../ingest/index.js';
 import { BigIpLoadBalancer, HaproxyLoadBalancer, type LoadBalancer } from '../lb/index.js';
 import { WebhookChannel, type WebhookChannelOptions } from '../paging/index.js';
-import {
-  LocalCommandControl,
-  type LoadBalancerDirectory,
-} from '../runbooks/index.js';
+import { LocalCommandControl, type LoadBalancerDirectory } from '../runbooks/index.js';
 
 /** Target groups found by service discovery, by job name. */
 export type DiscoveredGroups = ReadonlyMap<string, readonly TargetGroup[]>;

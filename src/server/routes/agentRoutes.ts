@@ -60,6 +60,8 @@ function agentView(agent: Agent, parts: ServerParts, live: ReadonlySet<string>) 
     lastSeenAt: (connected ? parts.agents.lastSeen(agent.name) : null) ?? agent.lastSeenAt,
     version: agent.version,
     configVersion: agent.configVersion,
+    /** Why the agent refused the config last pushed to it (it keeps running configVersion), or null. */
+    configError: parts.agents.configError(agent.name),
     createdAt: agent.createdAt,
     revokedAt: agent.revokedAt,
     revokedBy: agent.revokedBy,
