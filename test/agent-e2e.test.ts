@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgentProcess, type AgentProcess } from './support/agentProcess.js';
 import { freePort } from './support/ports.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
@@ -19,8 +19,7 @@ describe('the host agent against a real server', { timeout: 90_000 }, () => {
   let port: number;
   let swas: TestServer;
   let admin: string;
-  let agent: ChildProcess;
-  let agentLog = '';
+  let agent: AgentProcess;
 
   // The service's verbs run on the agent, as actions of its own allow-list (only `hello` is in it).
   const config = `scrape:
@@ -67,20 +66,11 @@ actions:
   hello: { argv: [/bin/echo, hello from the agent], timeout: 5s }
 `,
     );
-    agent = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'agent', 'run', '--config', join(tmp.dir, 'agent.yaml')],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    agent.stdout?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
-    agent.stderr?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
+    agent = startAgentProcess(join(tmp.dir, 'agent.yaml'));
   }, 30_000);
 
   afterAll(async () => {
-    if (agent?.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((resolve) => agent.once('exit', resolve));
-    }
+    await agent?.stop();
     await swas?.stop();
     await tmp?.remove();
   });
@@ -93,7 +83,7 @@ actions:
 
   it('enrolls once, connects, and its samples are queryable with the agent and enrolled labels', async () => {
     const [sample] = await eventually(
-      `node_load1 from the agent (agent log: ${agentLog.slice(-500)})`,
+      `node_load1 from the agent (agent log: ${agent.log().slice(-500)})`,
       async () => {
         const r = await query('node_load1{agent="e2e-1"}');
         return r.length > 0 ? r : null;
@@ -178,8 +168,8 @@ actions:
       return body.agents[0]?.connected === false;
     });
     await eventually('the agent to log the refusal', () =>
-      Promise.resolve(/401|revoked|re-enroll/i.test(agentLog)),
+      Promise.resolve(/401|revoked|re-enroll/i.test(agent.log())),
     );
-    expect(agent.exitCode).toBeNull();
+    expect(agent.child.exitCode).toBeNull();
   });
 });

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -7,6 +6,7 @@ import { pushedConfigFor, swasConfigSchema } from '../src/config/index.js';
 import { EmbeddedPromqlQuery } from '../src/promql/index.js';
 import { ProbeQuorumWatch, probeQuorumVerdict, quorumProbes } from '../src/server/probeQuorum.js';
 import { EmbeddedTsdb } from '../src/tsdb/index.js';
+import { startAgentProcess, type AgentProcess } from './support/agentProcess.js';
 import { freePort } from './support/ports.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
@@ -31,8 +31,7 @@ describe('config pushed from the server to a real agent', { timeout: 120_000 }, 
   let port: number;
   let swas: TestServer;
   let admin: string;
-  let agent: ChildProcess;
-  let agentLog = '';
+  let agent: AgentProcess;
 
   const push = (entry: string) => `agents:
   push:
@@ -106,27 +105,18 @@ collectors:
   disable: [cpu, filesystem, network]
 `,
     );
-    agent = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'agent', 'run', '--config', join(tmp.dir, 'agent.yaml')],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    agent.stdout?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
-    agent.stderr?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
+    agent = startAgentProcess(join(tmp.dir, 'agent.yaml'));
   }, 30_000);
 
   afterAll(async () => {
-    if (agent?.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((resolve) => agent.once('exit', resolve));
-    }
+    await agent?.stop();
     await swas?.stop();
     await tmp?.remove();
   });
 
   it('applies pushed collectors without a restart and reports the version it runs', async () => {
     const view = await eventually(
-      `the agent to report the pushed version (agent log: ${agentLog.slice(-800)})`,
+      `the agent to report the pushed version (agent log: ${agent.log().slice(-800)})`,
       async () => {
         const v = await agentView();
         return v.configVersion === expectedVersion() ? v : null;
@@ -187,7 +177,7 @@ collectors:
       const r = await query(`swas_agent_log_size_limit_bytes{agent="${AGENT}",log="app"}`);
       return r[0]?.value[1] === '3000';
     });
-    expect(agent.exitCode).toBeNull();
+    expect(agent.child.exitCode).toBeNull();
   });
 });
 

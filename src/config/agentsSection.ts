@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { hostCollectorsSchema, type AgentCollectorsConfig } from './agentConfig.js';
 import { probeConfig, type ProbeConfig } from './probeConfig.js';
-import { labelName } from './schemaParts.js';
+import { duration, labelName, name } from './schemaParts.js';
 
 /**
  * Re-reports the issues of an inner parse on the current value, so paths (and so file:line) stay right.
@@ -99,6 +99,22 @@ function hasProbe(entry: PushEntry, name: string): boolean {
   return entry.probes?.some((p) => p.definition.name === name) ?? false;
 }
 
+const registerEntry = z.strictObject({
+  match: z
+    .record(labelName, z.string())
+    .default({})
+    .describe('agent labels (and `agent`, its name) that must all be equal; empty: every agent'),
+  pool: name.describe('the pool a matching agent joins, as a member named after the agent'),
+  port: z.number().int().min(1).max(65535).describe('the port the service listens on, on the agent’s host'),
+  weight: z.number().int().min(1).max(256).default(1).describe('the new member’s full weight'),
+  slowstart: duration()
+    .prefault('0s')
+    .describe('the load balancer’s own ramp after the member turns ready (HAProxy slowstart)'),
+  runbook: name.describe(
+    'the runbook that checks the new member and brings it to ready with a ramp; it is started with labels pool, member and agent (and the agent’s labels)',
+  ),
+});
+
 /** swas.yaml `agents:`: configuration the server pushes to connected agents. */
 export const agentsSectionSchema = z
   .strictObject({
@@ -108,6 +124,12 @@ export const agentsSectionSchema = z
       .superRefine(checkProbeNames)
       .describe(
         'config pushed to agents whose labels match; an agent merges every matching entry in order and applies it without a restart',
+      ),
+    register: z
+      .array(registerEntry)
+      .default([])
+      .describe(
+        'pools a connecting agent joins: added in maint at the address it connects from, then the runbook brings it in; an agent that goes away is left to the runbooks, never removed silently',
       ),
   })
   .prefault({});

@@ -334,6 +334,32 @@ hosts:
     ]);
   });
 
+  it('checks agents.register: a served pool and a loaded runbook', async () => {
+    const dir = await project({
+      'swas.yaml': `${goodConfig}agents:
+  register:
+    - { pool: api, port: 8080, runbook: bring-in }
+    - { match: { role: web }, pool: web, port: 0, runbook: restart-member }
+`,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': goodRunbook,
+    });
+    expect((await problems(dir)).map((i) => i.replace(`${dir}/`, ''))).toEqual([
+      expect.stringMatching(/^swas.yaml:\d+:\d+: agents.register\[1\].port: Too small/),
+    ]);
+    const fixed = await project({
+      'swas.yaml': `${goodConfig}agents:\n  register:\n    - { pool: api, port: 8080, runbook: bring-in }\n`,
+      'rules/a.yml': goodRules,
+      'runbooks/r.yml': goodRunbook,
+    });
+    expect((await problems(fixed)).map((i) => i.replace(`${fixed}/`, ''))).toEqual([
+      expect.stringMatching(/^swas.yaml:\d+:\d+: agents.register\[0\].pool: pool "api" is not served/),
+      expect.stringMatching(
+        /^swas.yaml:\d+:\d+: agents.register\[0\].runbook: no runbook is named "bring-in" \(loaded: restart-member\)$/,
+      ),
+    ]);
+  });
+
   it('loads a group with bad PromQL as broken, naming file:line, group and rule; other groups load', async () => {
     const dir = await project({
       'swas.yaml': goodConfig,

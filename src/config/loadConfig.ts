@@ -65,6 +65,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   }
   checkCrossReferences(config, main.source, ruleFiles, runbooks, issues, warnings);
   checkPoolGuards(config, main.source, check, issues);
+  checkRegistrations(config, main.source, runbooks, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return { file: path, dir, config, ruleFiles, runbooks, warnings };
 }
@@ -266,6 +267,30 @@ function checkRunbook(
     );
   checkSteps('steps', runbook.steps);
   if (runbook.undo !== undefined && runbook.undo !== null) checkSteps('undo', runbook.undo);
+}
+
+// A registration names a pool swas can act on and a runbook that exists, or agents would join nothing.
+function checkRegistrations(
+  config: SwasConfig,
+  source: YamlSource,
+  runbooks: readonly LoadedRunbook[],
+  issues: ConfigIssue[],
+): void {
+  const served = new Set(config.load_balancers.flatMap((lb) => lb.pools));
+  const names = new Set(runbooks.map((r) => r.runbook.name));
+  config.agents.register.forEach((entry, i) => {
+    const at = (field: string, message: string) =>
+      issues.push(
+        issueAt(source, ['agents', 'register', i, field], `agents.register[${i}].${field}`, message),
+      );
+    if (!served.has(entry.pool))
+      at(
+        'pool',
+        `pool "${entry.pool}" is not served by any load balancer in swas.yaml (known: ${[...served].join(', ') || 'none'})`,
+      );
+    if (!names.has(entry.runbook))
+      at('runbook', `no runbook is named "${entry.runbook}" (loaded: ${[...names].join(', ') || 'none'})`);
+  });
 }
 
 // Guards for a pool no load balancer serves would never apply: a typo must not switch safety off.

@@ -25,6 +25,7 @@ import { registerTsdbMetrics } from './tsdbMetrics.js';
 import { RoutedHostControl, RoutedServiceControl } from './agentControl.js';
 import { AgentConfigPush } from './agentConfigPush.js';
 import { AgentHub } from './agentLink.js';
+import { AgentRegistration } from './agentRegistration.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import {
   commandControlFrom,
@@ -195,6 +196,13 @@ export class SwasServer {
       externalURL: config.server.external_url ?? '',
     });
 
+    const registration = new AgentRegistration({
+      config: () => server?.loaded ?? loaded,
+      lbs: swap.lbs,
+      executor,
+      audit: auditFromStore(store, now),
+      logger,
+    });
     const agents = AgentHub.create({
       agents: store.agents,
       appender,
@@ -203,6 +211,7 @@ export class SwasServer {
       logger,
       now,
       configPush: new AgentConfigPush(() => (server?.loaded ?? loaded).config.agents, logger),
+      onReady: (agent, address) => void registration.handle(agent, address),
     });
     agentHub = agents;
     const probeQuorum = new ProbeQuorumWatch({

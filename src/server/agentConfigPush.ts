@@ -29,7 +29,7 @@ export class AgentConfigPush {
 
   /** A push that never sends anything (a hub without a config, in tests). */
   static none(logger: Logger): AgentConfigPush {
-    return new AgentConfigPush(() => ({ push: [] }), logger);
+    return new AgentConfigPush(() => ({ push: [], register: [] }), logger);
   }
 
   /** The config frame to send an agent running `running` (null: none yet), or null when it is up to date. */

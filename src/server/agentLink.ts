@@ -45,6 +45,8 @@ export interface AgentHubOptions {
   readonly actionGraceMs?: number;
   /** What config each agent is pushed (swas.yaml `agents.push`). @default nothing is pushed */
   readonly configPush?: AgentConfigPush;
+  /** Called once an agent has said hello, with the address it connects from (pool registration). */
+  readonly onReady?: (agent: Agent, remoteAddress: string | null) => void;
 }
 
 interface PendingAction {
@@ -86,6 +88,7 @@ export class AgentHub {
       pingIntervalMs: 30_000,
       actionGraceMs: 5_000,
       configPush: AgentConfigPush.none(options.logger),
+      onReady: () => undefined,
       ...options,
     });
   }
@@ -209,11 +212,13 @@ export class AgentHub {
           : 'the agent credential is unknown or revoked; enroll the agent again',
       );
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(agent, ws));
+    const address = request.socket.remoteAddress ?? null;
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(agent, ws, address));
   }
 
-  private accept(agent: Agent, ws: WebSocket): void {
+  private accept(agent: Agent, ws: WebSocket, remoteAddress: string | null): void {
     const link = new AgentConnection(agent, ws, this);
+    link.remoteAddress = remoteAddress;
     const previous = this.links.get(agent.name);
     this.links.set(agent.name, link);
     if (previous !== undefined)
@@ -335,6 +340,8 @@ export class AgentHub {
 /** One agent's live WebSocket. */
 class AgentConnection {
   ready = false;
+  /** Where the agent connects from (the load balancer reaches its host there). */
+  remoteAddress: string | null = null;
   lastSeenAt: number;
   touchedAt = 0;
   reported: { version?: string; configVersion?: string | null; hostname?: string } = {};
@@ -445,6 +452,7 @@ class AgentConnection {
     this.send({ type: 'welcome', agent: this.agent.name, serverTime: this.hub.options.now() });
     this.hub.pushConfig(this);
     void this.hub.touch(this, true);
+    this.hub.options.onReady(this.agent, this.remoteAddress);
   }
 
   private async samples(frame: Extract<AgentFrame, { type: 'samples' }>): Promise<void> {
