@@ -35,6 +35,8 @@ export interface AgentOptions {
   readonly version: string;
   /** @default os.hostname() */
   readonly hostname?: string;
+  /** A probe-only agent (`swas probe`): runs pushed probes, collects nothing, refuses pushed collectors. */
+  readonly probeOnly?: boolean;
   /** Where the host's procfs is mounted. @default '/proc' */
   readonly procRoot?: string;
   /** Reconnect (and enrollment retry) backoff. @default 1 s doubling to 60 s, full jitter */
@@ -282,7 +284,14 @@ export class Agent {
    */
   private applyConfig(version: string, pushed: unknown): void {
     const { logger } = this.options;
-    const checked = checkPushedConfig(pushed, this.options.config.collectors);
+    const checked =
+      this.options.probeOnly === true && hasCollectors(pushed)
+        ? ({
+            ok: false,
+            error:
+              'this is a probe-only agent (swas probe): it takes probes only; push collectors to host agents',
+          } as const)
+        : checkPushedConfig(pushed, this.options.config.collectors);
     let error = checked.ok ? null : checked.error;
     if (checked.ok) {
       try {
@@ -402,4 +411,11 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       { once: true },
     );
   });
+}
+
+// The server always sends a `collectors` object; only one with settings in it asks for collecting.
+function hasCollectors(pushed: unknown): boolean {
+  if (typeof pushed !== 'object' || pushed === null || !('collectors' in pushed)) return false;
+  const { collectors } = pushed;
+  return typeof collectors === 'object' && collectors !== null && Object.keys(collectors).length > 0;
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Agent, EnrollmentRefusedError } from '../agent/index.js';
+import { Agent, EnrollmentRefusedError, SYSTEM_COLLECTORS } from '../agent/index.js';
 import { ConfigError, loadAgentConfig, type AgentConfig } from '../config/index.js';
 import { createLogger, VERSION, type LogFormat } from '../server/index.js';
 import { CliError, EXIT } from './common.js';
@@ -21,8 +21,42 @@ export function registerAgentRun(agent: Command): void {
     .action(async (options: RunOptions) => runAgent(options));
 }
 
-async function runAgent(options: RunOptions): Promise<void> {
-  const config = await loadOrExit(options.config);
+/** Adds `swas probe run`: a probe-only agent for vantage points (another data centre, an office). */
+export function registerProbe(program: Command): void {
+  program
+    .command('probe')
+    .description('the probe-only agent: runs the probes the server pushes, from where it stands')
+    .command('run')
+    .description('run the probe agent: no host collectors, no actions; probes spool while cut off')
+    .option(
+      '-c, --config <file>',
+      'its agent.yaml (server, name, labels, enrollment, state_dir)',
+      '/etc/swas/probe.yaml',
+    )
+    .option('--log-format <format>', 'auto | json | pretty', 'auto')
+    .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .action(async (options: RunOptions) => runAgent(options, true));
+}
+
+// A probe agent collects nothing and runs nothing: its config may not ask for either.
+function probeOnly(config: AgentConfig, file: string): AgentConfig {
+  const asked = [
+    Object.keys(config.actions).length > 0 ? 'actions' : null,
+    config.collectors.services.length > 0 ? 'collectors.services' : null,
+    config.collectors.log_watches.length > 0 ? 'collectors.log_watches' : null,
+    config.scrape.length > 0 ? 'scrape' : null,
+  ].filter((x) => x !== null);
+  if (asked.length > 0)
+    throw new CliError(
+      `${file}: a probe-only agent (swas probe) collects nothing and runs no actions; remove ${asked.join(', ')} or run it as \`swas agent run\``,
+      EXIT.usage,
+    );
+  return { ...config, collectors: { ...config.collectors, disable: [...SYSTEM_COLLECTORS] } };
+}
+
+async function runAgent(options: RunOptions, probeMode = false): Promise<void> {
+  const loaded = await loadOrExit(options.config);
+  const config = probeMode ? probeOnly(loaded, options.config) : loaded;
   const format = options.logFormat as LogFormat;
   if (!['auto', 'json', 'pretty'].includes(format))
     throw new CliError(`--log-format must be auto, json or pretty, not "${format}"`, EXIT.usage);
@@ -41,7 +75,13 @@ async function runAgent(options: RunOptions): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   try {
-    agent = await Agent.start({ config, logger, version: VERSION, signal: abort.signal });
+    agent = await Agent.start({
+      config,
+      logger,
+      version: VERSION,
+      signal: abort.signal,
+      probeOnly: probeMode,
+    });
   } catch (error) {
     if (abort.signal.aborted) return;
     if (error instanceof EnrollmentRefusedError)

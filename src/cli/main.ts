@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/index.js';
 import { registerAgent } from './agent.js';
-import { registerAgentRun } from './agentRun.js';
+import { registerAgentRun, registerProbe } from './agentRun.js';
 import { EXIT, reportError } from './common.js';
 import { registerIncident } from './incident.js';
 import { registerLb } from './lb.js';
@@ -25,6 +25,7 @@ export function buildProgram(): Command {
   registerRules(program);
   registerLb(program);
   registerAgentRun(registerAgent(program));
+  registerProbe(program);
   exitOverrideAll(program);
   return program;
 }

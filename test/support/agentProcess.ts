@@ -8,12 +8,12 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a real `swas agent run --config <file>` from this checkout's sources. */
-export function startAgentProcess(configFile: string): AgentProcess {
+/** Starts a real `swas agent run --config <file>` (or `swas probe run`) from this checkout's sources. */
+export function startAgentProcess(configFile: string, command: 'agent' | 'probe' = 'agent'): AgentProcess {
   let log = '';
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'agent', 'run', '--config', configFile],
+    ['--import', 'tsx', 'src/cli/main.ts', command, 'run', '--config', configFile],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
