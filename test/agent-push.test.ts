@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -178,6 +179,30 @@ collectors:
       return r[0]?.value[1] === '3000';
     });
     expect(agent.child.exitCode).toBeNull();
+  });
+
+  it('pushes scrape targets: the agent scrapes a local /metrics and sends it on', async () => {
+    const appPort = await freePort();
+    const app = createServer((_request, response) => {
+      response.setHeader('content-type', 'text/plain; version=0.0.4');
+      response.end('# TYPE app_requests_total counter\napp_requests_total 42\n');
+    });
+    await new Promise<void>((resolve) => app.listen(appPort, '127.0.0.1', resolve));
+    try {
+      await reloadWith(
+        push(
+          `      scrape:\n        - { name: app, url: "http://127.0.0.1:${appPort}/metrics", interval: 1s }`,
+        ),
+      );
+      await eventually('the pushed target to be scraped by the agent', async () => {
+        const r = await query(`app_requests_total{agent="${AGENT}",job="app"}`);
+        return r[0]?.value[1] === '42';
+      });
+      expect((await query(`up{agent="${AGENT}",job="app"}`))[0]?.value[1]).toBe('1');
+      expect((await agentView()).configError).toBeNull();
+    } finally {
+      await new Promise<void>((resolve) => app.close(() => resolve()));
+    }
   });
 });
 

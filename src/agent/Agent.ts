@@ -291,12 +291,13 @@ export class Agent {
             error:
               'this is a probe-only agent (swas probe): it takes probes only; push collectors to host agents',
           } as const)
-        : checkPushedConfig(pushed, this.options.config.collectors);
+        : checkPushedConfig(pushed, this.options.config.collectors, this.options.config.scrape);
     let error = checked.ok ? null : checked.error;
     if (checked.ok) {
       try {
         this.collectors.reconfigure(checked.collectors);
         this.probes.setProbes(checked.probes);
+        this.scraper?.reconfigure(checked.scrape);
         this.configVersion = version;
       } catch (caught) {
         error = errorMessage(caught);

@@ -1,8 +1,10 @@
 import type { z } from 'zod';
 import {
+  agentScrapeTargetSchema,
   hostCollectorsSchema,
   probeConfig,
   type AgentCollectorsConfig,
+  type AgentScrapeTarget,
   type ProbeConfig,
 } from '../config/index.js';
 import type { AppendResult, Labels, SampleAppender } from '../core/index.js';
@@ -11,17 +13,22 @@ import { toWireValue, type WireSample } from './protocol.js';
 
 /** A pushed config that passed every check, ready to apply; or why it is refused. */
 export type PushedConfigCheck =
-  { ok: true; collectors: AgentCollectorsConfig; probes: ScheduledProbe[] } | { ok: false; error: string };
+  | { ok: true; collectors: AgentCollectorsConfig; probes: ScheduledProbe[]; scrape: AgentScrapeTarget[] }
+  | { ok: false; error: string };
 
 /**
  * Checks a pushed `{collectors, probes}` the way agent.yaml and swas.yaml are checked. Pushed collector
  * keys replace the agent's own (`local`); probes are validated with the server's probe schema. Nothing is
  * applied here, so a refusal leaves the running config untouched.
  */
-export function checkPushedConfig(pushed: unknown, local: AgentCollectorsConfig): PushedConfigCheck {
+export function checkPushedConfig(
+  pushed: unknown,
+  local: AgentCollectorsConfig,
+  localScrape: readonly AgentScrapeTarget[] = [],
+): PushedConfigCheck {
   if (!isObject(pushed))
     return { ok: false, error: 'the pushed config is not an object {collectors, probes}' };
-  const unknownKeys = Object.keys(pushed).filter((k) => k !== 'collectors' && k !== 'probes');
+  const unknownKeys = Object.keys(pushed).filter((k) => !['collectors', 'probes', 'scrape'].includes(k));
   if (unknownKeys.length > 0)
     return {
       ok: false,
@@ -43,7 +50,20 @@ export function checkPushedConfig(pushed: unknown, local: AgentCollectorsConfig)
     names.add(parsed.data.name);
     probes.push(parsed.data);
   }
-  return { ok: true, collectors: collectors.data, probes: probes.map(scheduledProbe) };
+  const rawScrape = pushed.scrape ?? [];
+  if (!Array.isArray(rawScrape)) return { ok: false, error: 'scrape: must be a list' };
+  const scrape: AgentScrapeTarget[] = [...localScrape];
+  for (const [i, raw] of rawScrape.entries()) {
+    const parsed = agentScrapeTargetSchema.safeParse(raw);
+    if (!parsed.success) return { ok: false, error: firstIssue(`scrape.${i}`, parsed.error) };
+    if (scrape.some((t) => t.name === parsed.data.name))
+      return {
+        ok: false,
+        error: `scrape.${i}.name: target "${parsed.data.name}" is already scraped (agent.yaml or pushed twice)`,
+      };
+    scrape.push(parsed.data);
+  }
+  return { ok: true, collectors: collectors.data, probes: probes.map(scheduledProbe), scrape };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

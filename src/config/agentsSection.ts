@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { hostCollectorsSchema, type AgentCollectorsConfig } from './agentConfig.js';
+import { agentScrapeTargetSchema, hostCollectorsSchema, type AgentCollectorsConfig } from './agentConfig.js';
 import { probeConfig, type ProbeConfig } from './probeConfig.js';
 import { duration, labelName, name } from './schemaParts.js';
 
@@ -45,6 +45,19 @@ const pushedProbe = z
   })
   .meta({ description: 'a probe as under `probes:`; it runs on the agent with vantage="<agent name>"' });
 
+/** A scrape target to push: checked like agent.yaml `scrape:`; the text as written is sent. */
+const pushedScrape = z
+  .unknown()
+  .transform((raw, ctx): unknown => {
+    const parsed = agentScrapeTargetSchema.safeParse(raw);
+    if (!parsed.success) {
+      forwardIssues(parsed.error.issues, ctx);
+      return z.NEVER;
+    }
+    return raw;
+  })
+  .meta({ description: 'a local /metrics endpoint as under agent.yaml `scrape:`, added to the agent’s own' });
+
 /** A pushed probe: as written in swas.yaml (sent to agents) and validated (for quorum). */
 export interface PushedProbe {
   readonly source: unknown;
@@ -63,6 +76,7 @@ const pushEntry = z.strictObject({
     .describe(
       'probes as under `probes:` (any kind); the matching agents run them with vantage="<agent name>"',
     ),
+  scrape: z.array(pushedScrape).optional(),
 });
 
 type PushEntry = z.output<typeof pushEntry>;
@@ -144,6 +158,8 @@ export interface PushedAgentConfig {
   readonly config: {
     readonly collectors: Partial<AgentCollectorsConfig>;
     readonly probes: readonly unknown[];
+    /** Scrape targets as written, added to the agent's own `scrape:`. */
+    readonly scrape: readonly unknown[];
   };
   /** The validated probes in `config.probes`, in the same order. */
   readonly probes: readonly ProbeConfig[];
@@ -166,7 +182,8 @@ export function pushedConfigFor(
     ...matching.map((e) => e.collectors ?? {}),
   ) as Partial<AgentCollectorsConfig>;
   const probes = matching.flatMap((e) => e.probes ?? []);
-  const config = { collectors, probes: probes.map((p) => p.source) };
+  const scrape = matching.flatMap((e) => e.scrape ?? []);
+  const config = { collectors, probes: probes.map((p) => p.source), scrape };
   const version = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
   return { version, config, probes: probes.map((p) => p.definition) };
 }

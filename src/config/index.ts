@@ -34,10 +34,12 @@ export { HTTP_PROBE_METHODS, httpProbeSchema, httpScenarioSchema } from './httpP
 export { DNS_PROBE_RECORD_TYPES, dnsProbeSchema, tcpProbeSchema, tlsProbeSchema } from './netProbeSchema.js';
 export {
   agentConfigSchema,
+  agentScrapeTargetSchema,
   hostCollectorsSchema,
   loadAgentConfig,
   type AgentCollectorsConfig,
   type AgentConfig,
+  type AgentScrapeTarget,
 } from './agentConfig.js';
 export {
   agentsSectionSchema,
