@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentProcess, type AgentProcess } from './support/agentProcess.js';
+import { enrollmentToken, startAgentProcess, type AgentProcess } from './support/agentProcess.js';
 import { freePort } from './support/ports.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
@@ -46,13 +46,7 @@ steps:
     port = await freePort();
     swas = await start();
     admin = await swas.token('admin');
-    const created = await fetch(`${swas.url}/api/v1/agents/enrollment-tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ttl: '10m', labels: { env: 'test' } }),
-    });
-    expect(created.status).toBe(201);
-    const { token } = (await created.json()) as { token: string };
+    const token = await enrollmentToken(swas, admin, { env: 'test' });
     await writeFile(
       join(tmp.dir, 'agent.yaml'),
       `server: ${swas.url}

@@ -7,7 +7,7 @@ import { pushedConfigFor, swasConfigSchema } from '../src/config/index.js';
 import { EmbeddedPromqlQuery } from '../src/promql/index.js';
 import { ProbeQuorumWatch, probeQuorumVerdict, quorumProbes } from '../src/server/probeQuorum.js';
 import { EmbeddedTsdb } from '../src/tsdb/index.js';
-import { startAgentProcess, type AgentProcess } from './support/agentProcess.js';
+import { enrollmentToken, startAgentProcess, type AgentProcess } from './support/agentProcess.js';
 import { freePort } from './support/ports.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
@@ -88,13 +88,7 @@ ${entry}
       { port },
     );
     admin = await swas.token('admin');
-    const created = await fetch(`${swas.url}/api/v1/agents/enrollment-tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ttl: '10m', labels: { env: 'test' } }),
-    });
-    expect(created.status).toBe(201);
-    const { token } = (await created.json()) as { token: string };
+    const token = await enrollmentToken(swas, admin, { env: 'test' });
     await writeFile(
       join(tmp.dir, 'agent.yaml'),
       `server: ${swas.url}

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaproxyLoadBalancer } from '../src/lb/index.js';
-import { startAgentProcess, type AgentProcess } from './support/agentProcess.js';
+import { enrollmentToken, startAgentProcess, type AgentProcess } from './support/agentProcess.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
 import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
 import { freePort } from './support/ports.js';
@@ -71,12 +71,7 @@ steps:
       },
     );
     admin = await swas.token('admin');
-    const created = await fetch(`${swas.url}/api/v1/agents/enrollment-tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ttl: '10m', labels: { role: 'web' } }),
-    });
-    const { token } = (await created.json()) as { token: string };
+    const token = await enrollmentToken(swas, admin, { role: 'web' });
     await writeFile(
       join(tmp.dir, 'agent.yaml'),
       `server: ${swas.url}

@@ -26,17 +26,8 @@ describe(
     let operator: string;
     let viewer: string;
 
-    async function api(method: 'GET' | 'POST', path: string, body?: unknown, token = operator) {
-      const response = await fetch(`${swas.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    }
+    const api = async (method: 'GET' | 'POST', path: string, body?: unknown, token = operator) =>
+      (await swas.request(method, path, token, body)) as { status: number; body: Record<string, unknown> };
 
     const change = (pool: string, member: string, op: string, body: Record<string, unknown> = {}) =>
       api('POST', `/api/v1/pools/${pool}/members/${member}/${op}`, body);

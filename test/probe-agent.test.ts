@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentProcess, type AgentProcess } from './support/agentProcess.js';
+import { enrollmentToken, startAgentProcess, type AgentProcess } from './support/agentProcess.js';
 import { freePort } from './support/ports.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
@@ -37,12 +37,7 @@ ${extra}`;
     await new Promise<void>((resolve) => web.listen(webPort, '127.0.0.1', resolve));
     swas = await startTestServer(tmp.dir, push(''));
     admin = await swas.token('admin');
-    const created = await fetch(`${swas.url}/api/v1/agents/enrollment-tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ttl: '10m', labels: { role: 'probe' } }),
-    });
-    const { token } = (await created.json()) as { token: string };
+    const token = await enrollmentToken(swas, admin, { role: 'probe' });
     await writeFile(
       join(tmp.dir, 'probe.yaml'),
       `server: ${swas.url}\nname: office-1\nenrollment_token: ${token}\nstate_dir: ${join(tmp.dir, 'probe-state')}\ninterval: 1s\n`,

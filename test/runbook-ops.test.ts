@@ -38,17 +38,8 @@ describe(
     let operator: string;
     let viewer: string;
 
-    async function api(method: 'GET' | 'POST', path: string, body?: unknown, token = operator) {
-      const response = await fetch(`${swas.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    }
+    const api = async (method: 'GET' | 'POST', path: string, body?: unknown, token = operator) =>
+      (await swas.request(method, path, token, body)) as { status: number; body: Record<string, unknown> };
 
     const runOf = async (id: string): Promise<RunWithSteps> => {
       const full = await swas.server.parts.store.runs.get(id);

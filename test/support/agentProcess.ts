@@ -31,3 +31,25 @@ export function startAgentProcess(configFile: string, command: 'agent' | 'probe'
     },
   };
 }
+
+/** A fresh single-use enrollment token (10 minutes) whose agents get `labels`. */
+export async function enrollmentToken(
+  server: {
+    request(
+      method: 'POST',
+      path: string,
+      token: string,
+      body: unknown,
+    ): Promise<{ status: number; body: unknown }>;
+  },
+  admin: string,
+  labels: Record<string, string>,
+): Promise<string> {
+  const created = await server.request('POST', '/api/v1/agents/enrollment-tokens', admin, {
+    ttl: '10m',
+    labels,
+  });
+  if (created.status !== 201)
+    throw new Error(`creating an enrollment token failed: ${JSON.stringify(created.body)}`);
+  return (created.body as { token: string }).token;
+}

@@ -13,6 +13,13 @@ export interface TestServer {
   token(role: 'viewer' | 'operator' | 'admin'): Promise<string>;
   get(path: string, token: string | null): Promise<{ status: number; body: unknown }>;
   post(path: string, token: string | null): Promise<{ status: number; body: unknown }>;
+  /** Any method, with an optional JSON body; the reply body parsed as JSON when it is JSON. */
+  request(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    token: string | null,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
 }
 
@@ -35,10 +42,14 @@ export async function startTestServer(
     logger: pino({ level: process.env.SWAS_TEST_LOG ?? 'silent' }),
   });
   const url = `http://127.0.0.1:${port}`;
-  const call = async (method: string, path: string, token: string | null) => {
+  const call = async (method: string, path: string, token: string | null, json?: unknown) => {
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: token ? { authorization: `Bearer ${token}` } : {},
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: json === undefined ? undefined : JSON.stringify(json),
     });
     const text = await response.text();
     let body: unknown = text;
@@ -56,6 +67,7 @@ export async function startTestServer(
       (await server.parts.store.tokens.create({ name: `test-${role}`, role }, Date.now())).token,
     get: (path, token) => call('GET', path, token),
     post: (path, token) => call('POST', path, token),
+    request: (method, path, token, json) => call(method, path, token, json),
     stop: () => server.stop(),
   };
 }
