@@ -175,7 +175,7 @@ async function guardsFor(
 }
 
 /** The unfinished run whose target is this member, directly or in a rolling run's member list. */
-async function holdingRun(runs: RunRepository, pool: string, member: string): Promise<Run | null> {
+export async function holdingRun(runs: RunRepository, pool: string, member: string): Promise<Run | null> {
   const unfinished = await runs.listUnfinished();
   return (
     unfinished.find(

@@ -1,6 +1,6 @@
 import { InputError } from '../core/index.js';
 import type { NewPoolMember } from '../lb/index.js';
-import { lbForPool, memberState, type ManualOpsDeps } from './manualOps.js';
+import { holdingRun, lbForPool, memberState, type ManualOpsDeps } from './manualOps.js';
 
 /** A person's request to add a member to a pool. */
 export interface AddMemberRequest extends NewPoolMember {
@@ -70,13 +70,9 @@ export async function removePoolMember(
       'SWAS-LB-400',
       `load balancer "${lb.name}" cannot remove members at runtime; remove ${member} from its configuration instead`,
     );
-  const held = (await deps.runs.listUnfinished()).find(
-    (r) =>
-      r.target.pool === pool &&
-      (r.target.member === member || (r.target.members ?? '').split(',').includes(member)),
-  );
+  const held = await holdingRun(deps.runs, pool, member);
   const before = memberState(await lb.getMember(pool, member));
-  if (held !== undefined && request.force !== true) {
+  if (held !== null && request.force !== true) {
     const why = `held by run ${held.id} (${held.runbook}); cancel it first (\`swas runbook cancel ${held.id}\`) or use --force`;
     await audit(deps, actor, 'lb.remove', `${pool}/${member}`, reason, before, { refusal: why }, 'refused');
     return { removed: false, reason: `refused remove of ${pool}/${member}: ${why}` };
@@ -103,7 +99,7 @@ export async function removePoolMember(
     `${pool}/${member}`,
     reason,
     before,
-    { removed: true, force: held !== undefined },
+    { removed: true, force: held !== null },
     'ok',
   );
   return { removed: true };
