@@ -1,13 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxyLoadBalancer } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
 import { enrollmentToken, startAgentProcess, type AgentProcess } from './support/agentProcess.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
-import { freePort } from './support/ports.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
+import { edgeLbYaml, startWebPool } from './support/webPool.js';
 
 interface AuditBody {
   entries: { actor: string; action: string; target: string; result: string; after: unknown }[];
@@ -30,28 +30,12 @@ describe('auto-registration of agents into a pool', { timeout: 90_000 }, () => {
     existing = await startHttpBackend('web1');
     // The service on the agent's host, which the load balancer will reach at the agent's address.
     service = await startHttpBackend('reg-1');
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-  timeout check 2s
-frontend fe
-  bind 127.0.0.1:${await freePort()}
-  default_backend web
-backend web
-  option httpchk GET /health
-  server web1 127.0.0.1:${existing.port} check inter 200ms
-`,
-    });
-    lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+    ({ haproxy, lb } = await startWebPool(tmp.dir, [
+      { name: 'web', servers: [{ name: 'web1', port: existing.port }], serverDefaults: 'check inter 200ms' },
+    ]));
     swas = await startTestServer(
       tmp.dir,
-      `load_balancers:
-  - { name: edge, type: haproxy, socket: ${haproxy.socketPath}, pools: [web] }
-runbooks:
+      `${edgeLbYaml(haproxy.socketPath, ['web'])}runbooks:
   files: [bring-in.yaml]
 agents:
   register:

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxyLoadBalancer } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
-import { freePort } from './support/ports.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
 import { startWebhookReceiver } from './support/webhookReceiver.js';
+import { edgeLbYaml, startWebPool } from './support/webPool.js';
 
 // Issue 5 "Proof": a flapping member is quarantined after its budget, and a page is sent once, not per attempt.
 describe('a flapping member, end to end', { timeout: 90_000 }, () => {
@@ -20,33 +20,13 @@ describe('a flapping member, end to end', { timeout: 90_000 }, () => {
   beforeAll(async () => {
     tmp = await makeTempDir('flap');
     backends = await Promise.all(['m1', 'm2', 'm3'].map((name) => startHttpBackend(name)));
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-  timeout check 2s
-frontend fe
-  bind 127.0.0.1:${await freePort()}
-  default_backend web
-backend web
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 2
-${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
-`,
-    });
-    lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+    ({ haproxy, lb } = await startWebPool(tmp.dir, [
+      { name: 'web', servers: backends, serverDefaults: 'check inter 100ms rise 1 fall 2' },
+    ]));
     hook = await startWebhookReceiver();
     swas = await startTestServer(
       tmp.dir,
-      `load_balancers:
-  - name: edge
-    type: haproxy
-    socket: ${haproxy.socketPath}
-    pools: [web]
-runbooks:
+      `${edgeLbYaml(haproxy.socketPath, ['web'])}runbooks:
   files: [bounce.yaml]
 incidents:
   group_by: [alertname, member]

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GuardDecision } from '../src/core/index.js';
 import { runbookSchema, type PoolGuardsConfig, type RunbookConfig } from '../src/config/index.js';
-import { HaproxyLoadBalancer, type PoolMember } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
+import { type PoolMember } from '../src/lb/index.js';
 import { EmbeddedPromqlQuery } from '../src/promql/index.js';
 import {
   LocalServiceControl,
@@ -15,11 +16,12 @@ import {
 import { openStateStore, type Run, type StateStore } from '../src/store/index.js';
 import { MemorySeriesStore } from '../src/tsdb/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { defaultPoolGuard } from './support/poolGuard.js';
 import { freePort } from './support/ports.js';
 import { eventually } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
+import { startWebPool } from './support/webPool.js';
 
 const logger = pino({ level: 'silent' });
 const MEMBERS = ['m1', 'm2', 'm3', 'm4'];
@@ -71,25 +73,11 @@ describe('runbook guards against real HAProxy, a real store and the embedded Pro
     backends = [];
     for (const m of MEMBERS) backends.push(await startHttpBackend(m));
     frontendPort = await freePort();
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-  # Without it a check must answer within \`inter\`: a busy machine would fail members at random.
-  timeout check 2s
-frontend fe
-  bind 127.0.0.1:${frontendPort}
-  default_backend web
-backend web
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 2 weight 100
-${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
-`,
-    });
-    lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+    ({ haproxy, lb } = await startWebPool(
+      tmp.dir,
+      [{ name: 'web', servers: backends, serverDefaults: 'check inter 100ms rise 1 fall 2 weight 100' }],
+      frontendPort,
+    ));
   }, 30_000);
 
   beforeEach(async () => {

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxyLoadBalancer, LbError } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
+import { LbError } from '../src/lb/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { freePort } from './support/ports.js';
 import { swasCli } from './support/swasCli.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
+import { edgeLbYaml, startWebPool } from './support/webPool.js';
 
 // Pool membership at runtime (HAProxy dynamic servers): added in maint with health checks, removed from maint.
 describe('adding and removing pool members on real HAProxy', () => {
@@ -19,23 +21,11 @@ describe('adding and removing pool members on real HAProxy', () => {
     tmp = await makeTempDir('lb-membership');
     backends = [await startHttpBackend('web1'), await startHttpBackend('web2')];
     frontend = await freePort();
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-  timeout check 2s
-frontend fe
-  bind 127.0.0.1:${frontend}
-  default_backend web
-backend web
-  option httpchk GET /health
-  server web1 127.0.0.1:${backends[0]?.port} check inter 200ms
-`,
-    });
-    lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+    ({ haproxy, lb } = await startWebPool(
+      tmp.dir,
+      [{ name: 'web', servers: backends.slice(0, 1), serverDefaults: 'check inter 200ms' }],
+      frontend,
+    ));
   }, 30_000);
 
   afterAll(async () => {
@@ -104,26 +94,10 @@ describe('swas lb add|remove through the API and the CLI', { timeout: 60_000 }, 
   beforeAll(async () => {
     tmp = await makeTempDir('lb-add-remove');
     backend = await startHttpBackend('extra');
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-  timeout check 2s
-frontend fe
-  bind 127.0.0.1:${await freePort()}
-  default_backend web
-backend web
-  option httpchk GET /health
-  server web1 127.0.0.1:${backend.port} check inter 200ms
-`,
-    });
-    swas = await startTestServer(
-      tmp.dir,
-      `load_balancers:\n  - { name: edge, type: haproxy, socket: ${haproxy.socketPath}, pools: [web] }\n`,
-    );
+    ({ haproxy } = await startWebPool(tmp.dir, [
+      { name: 'web', servers: [{ name: 'web1', port: backend.port }], serverDefaults: 'check inter 200ms' },
+    ]));
+    swas = await startTestServer(tmp.dir, edgeLbYaml(haproxy.socketPath, ['web']));
     operator = await swas.token('operator');
   }, 30_000);
 

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxyLoadBalancer } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
-import { freePort } from './support/ports.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { BUILT_CLI, swasCli } from './support/swasCli.js';
 import { makeTempDir } from './support/tmp.js';
+import { edgeLbYaml, startWebPool } from './support/webPool.js';
 
 interface Guard {
   guard: string;
@@ -45,36 +45,21 @@ describe(
       tmp = await makeTempDir('lb-ops');
       backends = [];
       for (const name of ['m1', 'm2', 'm3', 's1']) backends.push(await startHttpBackend(name));
-      const server = (b: HttpBackend) => `  server ${b.name} 127.0.0.1:${b.port}`;
-      haproxy = await startHaproxy({
-        dir: tmp.dir,
-        config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:${await freePort()}
-  default_backend web
-backend web
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 1 weight 10 slowstart 1s
-${backends.slice(0, 3).map(server).join('\n')}
-backend solo
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 1 weight 10 slowstart 3s
-${server(backends[3] as HttpBackend)}
-`,
-      });
-      lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+      ({ haproxy, lb } = await startWebPool(tmp.dir, [
+        {
+          name: 'web',
+          servers: backends.slice(0, 3),
+          serverDefaults: 'check inter 100ms rise 1 fall 1 weight 10 slowstart 1s',
+        },
+        {
+          name: 'solo',
+          servers: backends.slice(3),
+          serverDefaults: 'check inter 100ms rise 1 fall 1 weight 10 slowstart 3s',
+        },
+      ]));
       swas = await startTestServer(
         tmp.dir,
-        `load_balancers:
-  - name: edge
-    type: haproxy
-    socket: ${haproxy.socketPath}
-    pools: [web, solo]
-pools:
+        `${edgeLbYaml(haproxy.socketPath, ['web', 'solo'])}pools:
   web:
     max_out: 1
 runbooks:

@@ -1,11 +1,11 @@
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxyLoadBalancer } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
-import { freePort } from './support/ports.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
+import { edgeLbYaml, startWebPool } from './support/webPool.js';
 
 /** Sends one command to HAProxy's runtime API, the way an operator's socat would. */
 function runtimeCommand(socketPath: string, command: string): Promise<string> {
@@ -30,31 +30,12 @@ describe('reconciliation against real HAProxy', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     tmp = await makeTempDir('reconcile');
     backends = [await startHttpBackend('m1'), await startHttpBackend('m2'), await startHttpBackend('m3')];
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:${await freePort()}
-  default_backend web
-backend web
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 1 weight 10
-${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
-`,
-    });
-    lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+    ({ haproxy, lb } = await startWebPool(tmp.dir, [
+      { name: 'web', servers: backends, serverDefaults: 'check inter 100ms rise 1 fall 1 weight 10' },
+    ]));
     swas = await startTestServer(
       tmp.dir,
-      `load_balancers:
-  - name: edge
-    type: haproxy
-    socket: ${haproxy.socketPath}
-    pools: [web]
-# m1 (held by a run) and m2 (left drained) are out at the same time in these tests.
+      `${edgeLbYaml(haproxy.socketPath, ['web'])}# m1 (held by a run) and m2 (left drained) are out at the same time in these tests.
 pools:
   web:
     max_out: 2

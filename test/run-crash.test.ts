@@ -5,13 +5,14 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT } from '../examples/demo/demo.js';
 import { stopProcess } from '../examples/demo/processes.js';
-import { HaproxyLoadBalancer } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
 import { openStateStore } from '../src/store/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { freePort } from './support/ports.js';
 import { eventually } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
+import { startWebPool } from './support/webPool.js';
 
 // kill -9 at every step boundary of a real `swas up` process acting on a real HAProxy, then restart it:
 // the run must resume or undo, and the member must end in rotation at its configured weight.
@@ -100,23 +101,9 @@ describe('kill -9 at every step boundary', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     tmp = await makeTempDir('run-crash');
     backends = [await startHttpBackend('m1'), await startHttpBackend('m2')];
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:${await freePort()}
-  default_backend web
-backend web
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 1 weight ${WEIGHT}
-${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
-`,
-    });
-    lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+    ({ haproxy, lb } = await startWebPool(tmp.dir, [
+      { name: 'web', servers: backends, serverDefaults: `check inter 100ms rise 1 fall 1 weight ${WEIGHT}` },
+    ]));
     await eventually('members up', async () =>
       (await lb.listMembers('web')).every((m) => m.operational === 'up'),
     );

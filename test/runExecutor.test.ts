@@ -2,17 +2,18 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runbookSchema, type RunbookConfig } from '../src/config/index.js';
-import { HaproxyLoadBalancer } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
 import { EmbeddedPromqlQuery } from '../src/promql/index.js';
 import { LocalServiceControl, RunExecutor, type RunEvent, type StepServices } from '../src/runbooks/index.js';
 import { openStateStore, type StateStore } from '../src/store/index.js';
 import { MemorySeriesStore } from '../src/tsdb/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { freePort } from './support/ports.js';
 import { eventually } from './support/swasServer.js';
 import { makeTempDir } from './support/tmp.js';
 import { defaultPoolGuard } from './support/poolGuard.js';
+import { startWebPool } from './support/webPool.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -52,23 +53,11 @@ describe('RunExecutor against real HAProxy and a real store', () => {
     tmp = await makeTempDir('executor');
     backends = [await startHttpBackend('m1'), await startHttpBackend('m2')];
     const frontend = await freePort();
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:${frontend}
-  default_backend web
-backend web
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 1 slowstart 2s
-${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
-`,
-    });
-    lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+    ({ haproxy, lb } = await startWebPool(
+      tmp.dir,
+      [{ name: 'web', servers: backends, serverDefaults: 'check inter 100ms rise 1 fall 1 slowstart 2s' }],
+      frontend,
+    ));
     store = await openStateStore({ dataDir: join(tmp.dir, 'data') });
     series = new MemorySeriesStore();
     services = {

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxyLoadBalancer, type PoolMember } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
+import { type PoolMember } from '../src/lb/index.js';
 import type { Run, RunWithSteps } from '../src/store/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
-import { freePort } from './support/ports.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { eventually, startTestServer, type TestServer } from './support/swasServer.js';
 import { BUILT_CLI, swasCli } from './support/swasCli.js';
 import { makeTempDir } from './support/tmp.js';
+import { edgeLbYaml, startWebPool } from './support/webPool.js';
 
 interface Guard {
   guard: string;
@@ -51,35 +52,16 @@ describe(
       if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run \`npm run build\``);
       tmp = await makeTempDir('runbook-ops');
       backends = [await startHttpBackend('m1'), await startHttpBackend('m2')];
-      haproxy = await startHaproxy({
-        dir: tmp.dir,
-        config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:${await freePort()}
-  default_backend web
-backend web
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 1 weight 10
-${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
-`,
-      });
-      lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+      ({ haproxy, lb } = await startWebPool(tmp.dir, [
+        { name: 'web', servers: backends, serverDefaults: 'check inter 100ms rise 1 fall 1 weight 10' },
+      ]));
       const target = `target:
   pool: '{{ $labels.pool }}'
   member: '{{ $labels.member }}'
 `;
       swas = await startTestServer(
         tmp.dir,
-        `load_balancers:
-  - name: edge
-    type: haproxy
-    socket: ${haproxy.socketPath}
-    pools: [web]
-runbooks:
+        `${edgeLbYaml(haproxy.socketPath, ['web'])}runbooks:
   files: [hold.yaml, quick.yaml, on-alert.yaml]
 `,
         {

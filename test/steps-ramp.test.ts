@@ -2,18 +2,18 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runbookSchema } from '../src/config/index.js';
-import { HaproxyLoadBalancer } from '../src/lb/index.js';
+import type { HaproxyLoadBalancer } from '../src/lb/index.js';
 import { EmbeddedPromqlQuery } from '../src/promql/index.js';
 import { LocalServiceControl, RunExecutor, type StepServices } from '../src/runbooks/index.js';
 import { STEP_HANDLERS, type StepContext } from '../src/runbooks/steps/index.js';
 import { openStateStore, type StateStore } from '../src/store/index.js';
 import { MemorySeriesStore } from '../src/tsdb/index.js';
 import { startHttpBackend, type HttpBackend } from './support/backends.js';
-import { startHaproxy, type HaproxyProcess } from './support/haproxy.js';
-import { freePort } from './support/ports.js';
+import type { HaproxyProcess } from './support/haproxy.js';
 import { eventually } from './support/swasServer.js';
 import { defaultPoolGuard } from './support/poolGuard.js';
 import { makeTempDir } from './support/tmp.js';
+import { startWebPool } from './support/webPool.js';
 
 const logger = pino({ level: 'silent' });
 const CHECK = (member: string) => `backend_error_ratio{member="${member}"} < 0.05`;
@@ -33,23 +33,9 @@ describe('lb.ready weight ramp verified by a PromQL check, against real HAProxy'
   beforeAll(async () => {
     tmp = await makeTempDir('ramp');
     backends = [await startHttpBackend('m1'), await startHttpBackend('m2')];
-    haproxy = await startHaproxy({
-      dir: tmp.dir,
-      config: `defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:${await freePort()}
-  default_backend web
-backend web
-  option httpchk GET /health
-  default-server check inter 100ms rise 1 fall 1 weight 100
-${backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`).join('\n')}
-`,
-    });
-    lb = HaproxyLoadBalancer.create({ name: 'edge', socket: haproxy.socketPath });
+    ({ haproxy, lb } = await startWebPool(tmp.dir, [
+      { name: 'web', servers: backends, serverDefaults: 'check inter 100ms rise 1 fall 1 weight 100' },
+    ]));
     store = await openStateStore({ dataDir: join(tmp.dir, 'data') });
     series = new MemorySeriesStore();
     const query = EmbeddedPromqlQuery.create({ reader: series });
