@@ -361,6 +361,33 @@ describe('runbook guards against real HAProxy, a real store and the embedded Pro
       expect(await member('m1')).toMatchObject({ admin: 'ready', weight: 100 });
     });
 
+    it('shed: a drain resumed after a crash between draining and giving back the shed weight gives it back', async () => {
+      pools.web = { max_out: 1, capacity: capacity('shed') };
+      setLoad(27);
+      const rb = drain('20s', [{ action: 'lb.ready', timeout: '10s' }]);
+      const first = executor([rb]);
+      const run = await start(first, rb, 'm1');
+      await eventually('m1 weight shed', async () => (await member('m1')).weight < 100);
+      // swas stops mid-step (the step is recorded as not done), and the state a crash right after the drain
+      // leaves is made by hand: drained, still at the shed weight.
+      await first.shutdown(100);
+      expect((await store.runs.get(run.id))?.run.status).toBe('parked');
+      await lb.setAdminState('web', 'm1', 'drain');
+      expect((await member('m1')).weight).toBeLessThan(100);
+      setLoad(10);
+
+      const second = executor([rb]);
+      expect(await second.resumeUnfinished()).toBe(1);
+      const done = await finished(run.id);
+      expect(done.status).toBe('succeeded');
+      const restores = (await auditBy(`run:${run.id}`)).filter(
+        (a) => a.action === 'lb.weight' && (a.reason ?? '').includes('restoring the weight shed'),
+      );
+      expect(restores).toHaveLength(1);
+      expect(restores[0]?.after).toMatchObject({ admin: 'drain', weight: 100 });
+      expect(await member('m1')).toMatchObject({ admin: 'ready', weight: 100 });
+    });
+
     it('page: fails at once, refused by the pool guards, and leaves the member untouched', async () => {
       pools.web = { max_out: 1, capacity: capacity('page') };
       setLoad(30);

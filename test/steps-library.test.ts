@@ -110,6 +110,7 @@ describe('step library against real commands, a real HTTP server, channels and s
       actor,
       runbook: 'test',
       undo: false,
+      memberBefore: null,
       signal: new AbortController().signal,
       deadline: Date.now() + timeoutMs,
     };

@@ -115,6 +115,7 @@ describe('lb.ready weight ramp verified by a PromQL check, against real HAProxy'
       actor: 'run:ramp-test',
       runbook: 'ramp-test',
       undo: false,
+      memberBefore: null,
       signal: new AbortController().signal,
       deadline: Date.now() + timeoutMs,
     };

@@ -1,7 +1,7 @@
 import { errorMessage } from '../core/index.js';
 import type { Run, RunStep } from '../store/index.js';
 import { windowDecision } from './guards/runGuards.js';
-import type { AllowedWindow, PlannedStep } from './planRun.js';
+import { memberBeforeOf, type AllowedWindow, type PlannedStep } from './planRun.js';
 import type { StepServices } from './ports.js';
 import { isUndoStep, PHASE_PARAM, TIMEOUT_PARAM, WINDOWS_PARAM } from './runSteps.js';
 import { STEP_HANDLERS, type StepOutcome } from './steps/index.js';
@@ -45,6 +45,7 @@ export async function invokeStep(
         signal,
         deadline: now + timeoutMs,
         undo: isUndoStep(step),
+        memberBefore: memberBeforeOf(step),
       },
       params,
     );

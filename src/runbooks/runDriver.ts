@@ -191,7 +191,7 @@ export class RunDriver {
         result: captured.ok ? captured.result : planned.result,
       })) ?? planned;
     await this.tell({ type: 'step.started', run, step: started, total });
-    const outcome = captured.ok ? await this.runStep(run, planned, shutdown) : captured;
+    const outcome = captured.ok ? await this.runStep(run, started, shutdown) : captured;
     if (outcome === 'interrupted') {
       await runs.updateStep(run.id, planned.index, { status: 'pending', startedAt: null });
       return 'interrupted';

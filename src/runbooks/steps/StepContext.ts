@@ -18,6 +18,11 @@ export interface StepContext extends StepServices, StepExtensions {
   readonly deadline: number;
   /** True for a step of the run's undo path, which restores the state before the run. */
   readonly undo: boolean;
+  /**
+   * For a load-balancer step: the member's admin state and weight when this step first acted, as recorded
+   * before it did (so a step resumed after a crash still knows them); null when none was recorded.
+   */
+  readonly memberBefore: { readonly admin: string; readonly weight: number } | null;
 }
 
 /** A step implementation: expanded params in, outcome out. */

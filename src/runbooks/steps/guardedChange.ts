@@ -37,7 +37,7 @@ export async function guardedChange<T>(
       const check = await ctx.poolGuard.check(lb, pool, name, change);
       if (check.ok) {
         const value = await act();
-        if (change.kind === 'out' && shed.length > 0) await restoreShedWeight(ctx, lb, member);
+        if (change.kind === 'out') await restoreShedWeight(ctx, lb, member);
         return { acted: true as const, value, check };
       }
       if (check.fallback === 'shed' && check.shedTo !== null) {
@@ -91,19 +91,27 @@ export async function guardedChange<T>(
 /**
  * Once a shed member is out of rotation it carries nothing at any weight, so the weight it gave up while
  * the pool could not spare it goes back now: whatever returns it to rotation later returns it whole,
- * instead of at the shed weight with no run that owns it.
+ * instead of at the shed weight with no run that owns it. A step resumed after a crash between shedding
+ * and this restore finds the weight it started from in `ctx.memberBefore`.
  */
-async function restoreShedWeight(ctx: StepContext, lb: LoadBalancer, before: PoolMember): Promise<void> {
+export async function restoreShedWeight(
+  ctx: StepContext,
+  lb: LoadBalancer,
+  before: PoolMember,
+): Promise<void> {
   const { pool, name } = before;
+  const first = ctx.memberBefore;
+  const weight =
+    first !== null && first.admin === 'ready' ? Math.max(first.weight, before.weight) : before.weight;
   const now = await lb.getMember(pool, name);
-  if (now.weight >= before.weight) return;
-  await lb.setWeight(pool, name, before.weight);
+  if (now.admin === 'ready' || now.weight >= weight) return;
+  await lb.setWeight(pool, name, weight);
   await auditAction(ctx, {
     action: 'lb.weight',
     target: `${pool}/${name}`,
     reason: `runbook ${ctx.runbook}: ${pool}/${name} is out of rotation; restoring the weight shed while the pool could not spare it`,
     before: { admin: now.admin, weight: now.weight },
-    after: { admin: now.admin, weight: before.weight },
+    after: { admin: now.admin, weight },
     result: 'ok',
   });
 }

@@ -7,7 +7,7 @@ import {
   type StepHandler,
   type StepOutcome,
 } from './StepContext.js';
-import { guardedChange } from './guardedChange.js';
+import { guardedChange, restoreShedWeight } from './guardedChange.js';
 import {
   memberSnapshot as snapshot,
   rampWeight,
@@ -71,6 +71,8 @@ export const drainMember: StepHandler = async (ctx, params) => {
         )
       : { ok: true as const, value: before, guards: [] };
   if (!changed.ok) return changed.outcome;
+  // Already out (a resumed step): a crash may have come between the drain and giving back a shed weight.
+  if (before.admin !== 'ready' && !ctx.undo) await restoreShedWeight(ctx, lb, before);
   const { value: member, guards } = changed;
   const idle = await pollUntil(ctx, async () => {
     const now = await lb.getMember(pool, name);
