@@ -4,20 +4,12 @@ import { join } from 'node:path';
 import type { AgentConfig } from '../config/index.js';
 import { errorMessage, SwasError } from '../core/index.js';
 import { ProbeScheduler, type ProbeStatus } from '../probes/index.js';
+import { ActionGate, ReplayGuard, type ActionFrame, type ActionGateOptions } from './actionSigning.js';
 import { ActionRunner } from './actions.js';
 import type { AgentLogger } from './agentLogger.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
 import { hostCollectors, type CollectedSample, type HostCollectors } from './collectors/index.js';
-import {
-  enroll,
-  EnrollmentRefusedError,
-  EnrollmentUnavailableError,
-  readCredential,
-  storeCredential,
-  withSlash,
-  type AgentTls,
-  type StoredCredential,
-} from './credential.js';
+import { CredentialSource, withSlash, type AgentTls } from './credential.js';
 import { AgentLink, type ReconnectScheduled, type SpoolBatch } from './link.js';
 import { AGENT_PROTOCOL_VERSION, toWireValue, type ServerFrame, type WireSample } from './protocol.js';
 import { checkPushedConfig, SpoolBatchAppender } from './pushedConfig.js';
@@ -65,6 +57,8 @@ export class Agent {
   private collecting: Promise<void> = Promise.resolve();
   private configVersion: string | null = null;
   private readonly actions: ActionRunner;
+  /** Signature, addressee, window, replay and allow-list checks every action request must pass. */
+  private readonly gate: ActionGate;
   private readonly runningActions = new Set<Promise<void>>();
   /** Probes pushed by the server, run from here (vantage = the agent's name); results go to the spool. */
   private readonly probes: ProbeScheduler;
@@ -75,8 +69,10 @@ export class Agent {
     private readonly spool: Spool<SpoolBatch>,
     private readonly collectors: HostCollectors,
     private readonly link: AgentLink,
+    security: Pick<ActionGateOptions, 'pinned' | 'replay'>,
   ) {
     this.actions = new ActionRunner(options.config.actions);
+    this.gate = new ActionGate({ ...security, allows: (name) => this.actions.allows(name), now: Date.now });
     this.probes = new ProbeScheduler({
       vantage: options.config.name,
       appender: new SpoolBatchAppender(options.config.labels, (samples) => this.spoolSamples(samples)),
@@ -92,6 +88,10 @@ export class Agent {
     const tls = await loadTls(config);
     const credentials = new CredentialSource(options, hostname, tls);
     await credentials.ensureEnrolled();
+    credentials.logPinnedKey();
+    const replay = ReplayGuard.open(join(config.state_dir, 'action-requests.json'), Date.now(), (note) =>
+      logger.warn({}, note),
+    );
     const spool = Spool.open<SpoolBatch>({
       dir: join(config.state_dir, 'spool'),
       maxBytes: config.spool.max_bytes,
@@ -122,7 +122,7 @@ export class Agent {
       ...(options.window === undefined ? {} : { window: options.window }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     });
-    agent = new Agent(options, spool, collectors, link);
+    agent = new Agent(options, spool, collectors, link, { pinned: () => credentials.pinned(), replay });
     agent.run();
     return agent;
   }
@@ -254,25 +254,39 @@ export class Agent {
   }
 
   private onServerFrame(frame: ServerFrame): void {
-    if (frame.type === 'action') this.runAction(frame.id, frame.name, frame.timeoutMs);
+    if (frame.type === 'action') this.runAction(frame);
     else if (frame.type === 'config') this.applyConfig(frame.version, frame.config);
   }
 
-  private runAction(id: string, name: string, timeoutMs: number): void {
+  private runAction(frame: ActionFrame): void {
     const { logger } = this.options;
-    if (!this.actions.allows(name))
-      logger.warn(
-        { id, action: name },
-        `refused action ${name}: not in this agent's allow-list (agent.yaml actions:)`,
-      );
-    else logger.info({ id, action: name, timeoutMs }, `running action ${name}`);
+    const { id, name, timeoutMs } = frame;
+    const checked = this.gate.check(frame);
+    if (!checked.ok) {
+      // Nothing runs; the server records the answer on the run step.
+      logger.warn({ id, action: name, reason: checked.reason }, `refused action ${name}: ${checked.message}`);
+      const error =
+        checked.reason === 'not_allowed'
+          ? checked.message
+          : `refused (${checked.reason}): ${checked.message}`;
+      this.link.send({
+        type: 'action_result',
+        id,
+        ok: false,
+        exitCode: null,
+        output: '',
+        durationMs: 0,
+        error,
+      });
+      return;
+    }
+    logger.info({ id, action: name, timeoutMs }, `running action ${name}`);
     const running = this.actions.run(name, timeoutMs).then((outcome) => {
       this.runningActions.delete(running);
-      if (this.actions.allows(name))
-        logger.info(
-          { id, action: name, ok: outcome.ok, exitCode: outcome.exitCode, error: outcome.error },
-          `action ${name} finished`,
-        );
+      logger.info(
+        { id, action: name, ok: outcome.ok, exitCode: outcome.exitCode, error: outcome.error },
+        `action ${name} finished`,
+      );
       this.link.send({ type: 'action_result', id, ...outcome });
     });
     this.runningActions.add(running);
@@ -325,93 +339,6 @@ async function loadTls(config: AgentConfig): Promise<AgentTls> {
   } catch (error) {
     throw new SwasError('SWAS-AGENT-013', `cannot read tls.ca_file ${caFile}: ${errorMessage(error)}`);
   }
-}
-
-/** The agent's credential: read from state_dir, enrolling when there is none. */
-class CredentialSource {
-  constructor(
-    private readonly options: AgentOptions,
-    private readonly hostname: string,
-    private readonly tls: AgentTls,
-  ) {}
-
-  /** At start: enroll if needed, retrying an unreachable server; a refusal throws EnrollmentRefusedError. */
-  async ensureEnrolled(): Promise<StoredCredential> {
-    const backoff = new Backoff(this.options.backoff);
-    for (;;) {
-      try {
-        return await this.readOrEnroll();
-      } catch (error) {
-        if (!(error instanceof EnrollmentUnavailableError)) throw error;
-        const step = backoff.next();
-        this.options.logger.warn(
-          { error: error.message, retryInMs: step.delayMs },
-          'cannot enroll yet; retrying',
-        );
-        await sleep(step.delayMs, this.options.signal);
-      }
-    }
-  }
-
-  /** The credential for the next connect attempt (re-read: an operator may have replaced it). */
-  async current(): Promise<string> {
-    return (await this.readOrEnroll()).credential;
-  }
-
-  private async readOrEnroll(): Promise<StoredCredential> {
-    const { config, logger } = this.options;
-    const stored = await readCredential(config.state_dir);
-    if (stored !== null) return stored;
-    const token = await this.enrollmentToken();
-    const fresh = await enroll({
-      server: config.server,
-      token,
-      name: config.name,
-      hostname: this.hostname,
-      labels: config.labels,
-      tls: this.tls,
-    });
-    await storeCredential(config.state_dir, fresh);
-    logger.info({ agent: fresh.agentId, name: fresh.name }, 'enrolled with the swas server');
-    return fresh;
-  }
-
-  private async enrollmentToken(): Promise<string> {
-    const { config } = this.options;
-    if (config.enrollment_token !== undefined) return config.enrollment_token;
-    if (config.enrollment_token_file !== undefined) {
-      try {
-        const token = (await readFile(config.enrollment_token_file, 'utf8')).trim();
-        if (token !== '') return token;
-      } catch (error) {
-        throw new EnrollmentRefusedError(
-          `cannot read enrollment_token_file ${config.enrollment_token_file}: ${errorMessage(error)}`,
-        );
-      }
-    }
-    throw new EnrollmentRefusedError(
-      `the agent has no credential in ${config.state_dir} and no enrollment token; create one with ` +
-        '`swas agent token create` and set enrollment_token (or enrollment_token_file) in agent.yaml',
-    );
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new SwasError('SWAS-AGENT-014', 'agent start was cancelled while waiting to enroll'));
-      return;
-    }
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new SwasError('SWAS-AGENT-014', 'agent start was cancelled while waiting to enroll'));
-      },
-      { once: true },
-    );
-  });
 }
 
 // The server always sends a `collectors` object; only one with settings in it asks for collecting.

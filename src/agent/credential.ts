@@ -1,8 +1,13 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { KeyObject } from 'node:crypto';
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AgentConfig } from '../config/index.js';
 import { errorMessage, SwasError } from '../core/index.js';
+import { keyFingerprint, parseServerKey, type PinnedServerKey } from './actionSigning.js';
+import type { AgentLogger } from './agentLogger.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
 
 /** TLS settings for talking to the server (agent.yaml `tls:`). */
 export interface AgentTls {
@@ -18,6 +23,11 @@ export interface StoredCredential {
   readonly credential: string;
   readonly server: string;
   readonly enrolledAt: string;
+  /**
+   * The server's Ed25519 public key (PEM) from the enrollment answer: action requests must be signed with
+   * its private key. Absent in credentials from before signed actions; such an agent runs no action.
+   */
+  readonly actionKey?: string;
 }
 
 /** Enrollment failed for good (the server refused the token); retrying the same token cannot help. */
@@ -55,6 +65,16 @@ export async function readCredential(stateDir: string): Promise<StoredCredential
       'SWAS-AGENT-012',
       `${file} holds no credential; delete it and restart the agent with a new enrollment_token to enroll again`,
     );
+  if (parsed.actionKey !== undefined) {
+    try {
+      parseServerKey(String(parsed.actionKey));
+    } catch (error) {
+      throw new SwasError(
+        'SWAS-AGENT-012',
+        `${file} holds an unusable actionKey (${errorMessage(error)}); delete it and restart the agent with a new enrollment_token to enroll again`,
+      );
+    }
+  }
   return parsed as StoredCredential;
 }
 
@@ -102,6 +122,7 @@ export async function enroll(req: EnrollRequest): Promise<StoredCredential> {
   const answer = safeJson(response.text) as {
     agent?: { id?: unknown; name?: unknown };
     credential?: unknown;
+    actionKey?: unknown;
   };
   const id = answer?.agent?.id;
   if (typeof answer?.credential !== 'string' || (typeof id !== 'string' && typeof id !== 'number'))
@@ -114,7 +135,20 @@ export async function enroll(req: EnrollRequest): Promise<StoredCredential> {
     credential: answer.credential,
     server: req.server,
     enrolledAt: new Date().toISOString(),
+    // The token is spent by now: keep the credential even without a usable key (the agent then refuses
+    // actions and says why) rather than lose it.
+    ...(usableKey(answer.actionKey) ? { actionKey: answer.actionKey } : {}),
   };
+}
+
+function usableKey(pem: unknown): pem is string {
+  if (typeof pem !== 'string') return false;
+  try {
+    parseServerKey(pem);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The server base URL with a trailing slash, so relative API paths keep any path prefix. */
@@ -162,4 +196,135 @@ function serverMessage(text: string): string {
   if (typeof message === 'string') return message;
   if (typeof message === 'object' && message !== null && 'message' in message) return String(message.message);
   return text.slice(0, 200) || 'no reason given';
+}
+
+/** What a {@link CredentialSource} needs of the agent's options. */
+export interface CredentialSourceOptions {
+  readonly config: AgentConfig;
+  readonly logger: AgentLogger;
+  readonly backoff?: BackoffOptions | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * The agent's credential: read from state_dir, enrolling when there is none; also the server key it pinned,
+ * which follows the credential file (an operator who re-enrolls replaces both).
+ */
+export class CredentialSource {
+  private latest: StoredCredential | null = null;
+  private pinnedKey: { pem: string; key: KeyObject } | null = null;
+
+  constructor(
+    private readonly options: CredentialSourceOptions,
+    private readonly hostname: string,
+    private readonly tls: AgentTls,
+  ) {}
+
+  /** At start: enroll if needed, retrying an unreachable server; a refusal throws EnrollmentRefusedError. */
+  async ensureEnrolled(): Promise<StoredCredential> {
+    const backoff = new Backoff(this.options.backoff);
+    for (;;) {
+      try {
+        return await this.readOrEnroll();
+      } catch (error) {
+        if (!(error instanceof EnrollmentUnavailableError)) throw error;
+        const step = backoff.next();
+        this.options.logger.warn(
+          { error: error.message, retryInMs: step.delayMs },
+          'cannot enroll yet; retrying',
+        );
+        await sleep(step.delayMs, this.options.signal);
+      }
+    }
+  }
+
+  /** The credential for the next connect attempt (re-read: an operator may have replaced it). */
+  async current(): Promise<string> {
+    return (await this.readOrEnroll()).credential;
+  }
+
+  /** The server key and agent id of the credential read last, or null when it pins no key. */
+  pinned(): PinnedServerKey | null {
+    const pem = this.latest?.actionKey;
+    if (this.latest === null || pem === undefined) return null;
+    if (this.pinnedKey?.pem !== pem) this.pinnedKey = { pem, key: parseServerKey(pem) };
+    return { agentId: this.latest.agentId, key: this.pinnedKey.key };
+  }
+
+  /** Logs which server key actions must be signed with, or that this agent runs none (no key pinned). */
+  logPinnedKey(): void {
+    const { config, logger } = this.options;
+    const pinned = this.pinned();
+    if (pinned !== null)
+      logger.info(
+        { agent: pinned.agentId, serverKey: keyFingerprint(pinned.key) },
+        'action requests must be signed by the server key pinned at enrollment',
+      );
+    else if (Object.keys(config.actions).length > 0)
+      logger.warn(
+        { credential: credentialPath(config.state_dir) },
+        'this agent enrolled before action requests were signed and pins no server key: it refuses every ' +
+          'action until it is enrolled again (swas agent revoke NAME; new enrollment_token; delete credential.json; restart)',
+      );
+  }
+
+  private async readOrEnroll(): Promise<StoredCredential> {
+    this.latest = await this.readOrEnrollOnce();
+    return this.latest;
+  }
+
+  private async readOrEnrollOnce(): Promise<StoredCredential> {
+    const { config, logger } = this.options;
+    const stored = await readCredential(config.state_dir);
+    if (stored !== null) return stored;
+    const token = await this.enrollmentToken();
+    const fresh = await enroll({
+      server: config.server,
+      token,
+      name: config.name,
+      hostname: this.hostname,
+      labels: config.labels,
+      tls: this.tls,
+    });
+    await storeCredential(config.state_dir, fresh);
+    logger.info({ agent: fresh.agentId, name: fresh.name }, 'enrolled with the swas server');
+    return fresh;
+  }
+
+  private async enrollmentToken(): Promise<string> {
+    const { config } = this.options;
+    if (config.enrollment_token !== undefined) return config.enrollment_token;
+    if (config.enrollment_token_file !== undefined) {
+      try {
+        const token = (await readFile(config.enrollment_token_file, 'utf8')).trim();
+        if (token !== '') return token;
+      } catch (error) {
+        throw new EnrollmentRefusedError(
+          `cannot read enrollment_token_file ${config.enrollment_token_file}: ${errorMessage(error)}`,
+        );
+      }
+    }
+    throw new EnrollmentRefusedError(
+      `the agent has no credential in ${config.state_dir} and no enrollment token; create one with ` +
+        '`swas agent token create` and set enrollment_token (or enrollment_token_file) in agent.yaml',
+    );
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new SwasError('SWAS-AGENT-014', 'agent start was cancelled while waiting to enroll'));
+      return;
+    }
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new SwasError('SWAS-AGENT-014', 'agent start was cancelled while waiting to enroll'));
+      },
+      { once: true },
+    );
+  });
 }

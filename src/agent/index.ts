@@ -34,6 +34,22 @@ export {
   type ActionOutcome,
 } from './actions.js';
 export {
+  ACTION_CLOCK_SKEW_MS,
+  ActionGate,
+  actionSigningPayload,
+  keyFingerprint,
+  MAX_ACTION_WINDOW_MS,
+  parseServerKey,
+  ReplayGuard,
+  verifyActionRequest,
+  type ActionCheck,
+  type ActionFrame,
+  type ActionGateOptions,
+  type ActionRefusalReason,
+  type PinnedServerKey,
+  type SignedActionFields,
+} from './actionSigning.js';
+export {
   credentialPath,
   EnrollmentRefusedError,
   EnrollmentUnavailableError,

@@ -79,6 +79,16 @@ export const serverFrame = z.discriminatedUnion('type', [
     /** The name of an action in the agent's own allow-list; nothing else is ever run. */
     name: z.string().min(1).max(128),
     timeoutMs: z.number().int().positive(),
+    // The signed part (see actionSigning.ts). Optional here so the agent can refuse an unsigned request
+    // with a reason the server records, instead of dropping it as malformed.
+    /** The id of the agent the request is for. */
+    agentId: z.string().min(1).max(128).optional(),
+    /** When the server issued the request, epoch milliseconds. */
+    issuedAt: z.number().int().nonnegative().optional(),
+    /** The end of the acceptance window, epoch milliseconds. */
+    expiresAt: z.number().int().nonnegative().optional(),
+    /** Base64 Ed25519 signature by the server's agent signing key over the fields above. */
+    signature: z.string().max(256).optional(),
   }),
   z.strictObject({ type: z.literal('config'), version: z.string().min(1).max(128), config: z.unknown() }),
 ]);

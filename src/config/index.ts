@@ -8,6 +8,7 @@ export {
   type ExpressionChecker,
 } from './loadConfig.js';
 export { swasConfigSchema, SECRET_FIELDS, type SwasConfig } from './swasConfig.js';
+export { TLS_MIN_VERSIONS, type ServerTls } from './serverTls.js';
 export type { PoolGuardsConfig } from './poolGuards.js';
 export {
   ruleFileSchema,

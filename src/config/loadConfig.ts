@@ -5,6 +5,7 @@ import { readEnvOverrides } from './envOverrides.js';
 import { expandFilePatterns } from './files.js';
 import { loadRuleFile, type ExpressionChecker, type LoadedRuleFile } from './ruleFile.js';
 import { runbookSchema, type RunbookConfig } from './runbookFile.js';
+import { loadServerTls, type ServerTls } from './serverTls.js';
 import { swasConfigSchema, type SwasConfig } from './swasConfig.js';
 import { loadYamlFile } from './validate.js';
 import type { YamlSource } from './yamlSource.js';
@@ -27,6 +28,8 @@ export interface LoadedConfig {
   readonly runbooks: readonly LoadedRunbook[];
   /** Problems that do not stop start-up (a broken rule group, a runbook for an alert no rule defines, ...). */
   readonly warnings: readonly ConfigIssue[];
+  /** `server.tls` with its certificate, key and client CA read and checked; null serves plain HTTP. */
+  readonly serverTls: ServerTls | null;
 }
 
 /** Options for {@link loadConfig}. */
@@ -49,6 +52,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   const check = options.checkExpression ?? (() => null);
+  const serverTls = await loadServerTls(config.server.tls, dir, main.source, issues, warnings);
 
   const ruleFiles = await loadRuleFiles(dir, config.rules.files, main.source, check, issues, warnings);
   const runbooks: LoadedRunbook[] = [];
@@ -67,7 +71,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   checkPoolGuards(config, main.source, check, issues);
   checkRegistrations(config, main.source, runbooks, issues);
   if (issues.length > 0) throw new ConfigError(issues);
-  return { file: path, dir, config, ruleFiles, runbooks, warnings };
+  return { file: path, dir, config, ruleFiles, runbooks, warnings, serverTls };
 }
 
 /**

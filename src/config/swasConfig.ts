@@ -6,6 +6,7 @@ import { allowedCommand, hostCommands, service } from './operationsConfig.js';
 import { poolGuards } from './poolGuards.js';
 import { probeConfig } from './probeConfig.js';
 import { scrapeConfig } from './scrapeConfig.js';
+import { serverTlsSchema } from './serverTls.js';
 import { duration, hostPort, labelName, labelSet, name, recurringWindowFields } from './schemaParts.js';
 
 const webhook = z.strictObject({
@@ -109,7 +110,15 @@ export const swasConfigSchema = z.strictObject({
   server: z
     .strictObject({
       listen: hostPort.default('127.0.0.1:7927').describe('address the HTTP API and UI bind to'),
-      external_url: z.url().optional().describe('URL people use to reach swas; used in notification links'),
+      external_url: z
+        .url()
+        .optional()
+        .describe(
+          'URL people use to reach swas; used in notification links (default: http:// or, with server.tls, https:// and server.listen)',
+        ),
+      tls: serverTlsSchema
+        .optional()
+        .describe('serve HTTPS and WSS only on server.listen (API, UI, agent link); unset: plain HTTP'),
       shutdown_timeout: duration()
         .prefault('30s')
         .describe('how long SIGTERM waits for in-flight steps before parking runs'),

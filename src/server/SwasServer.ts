@@ -1,7 +1,8 @@
+import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { formatConfigIssue, loadConfig, type LoadedConfig } from '../config/index.js';
+import { formatConfigIssue, loadConfig, type LoadedConfig, type ServerTls } from '../config/index.js';
 import { errorMessage, SwasError } from '../core/index.js';
 import { IncidentManager, type NoisePolicy } from '../incidents/index.js';
 import { ScrapeManager, type RemoteWriteSender } from '../ingest/index.js';
@@ -25,6 +26,7 @@ import { registerTsdbMetrics } from './tsdbMetrics.js';
 import { RoutedHostControl, RoutedServiceControl } from './agentControl.js';
 import { AgentConfigPush } from './agentConfigPush.js';
 import { AgentHub } from './agentLink.js';
+import { AGENT_SIGNING_KEY_FILE, AgentActionSigner } from './agentSigning.js';
 import { AgentRegistration } from './agentRegistration.js';
 import { alertStateFromStore, auditFromStore, checkExpression } from './adapters.js';
 import {
@@ -35,7 +37,7 @@ import {
   webhooksFrom,
   type ServiceDiscovery,
 } from './fromConfig.js';
-import { buildHttpApp } from './http.js';
+import { buildHttpApp, secureContextOf } from './http.js';
 import { metricsEnginesFrom } from './metricsEngines.js';
 import { ProbeQuorumWatch, quorumProbes } from './probeQuorum.js';
 import type { ServerLifecycle, ServerParts } from './ServerParts.js';
@@ -57,6 +59,8 @@ export class SwasServer {
   private retentionTimer: NodeJS.Timeout | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
+  /** The TLS material the listener serves now (a reload can swap it; turning TLS on or off cannot). */
+  private liveTls: ServerTls | null = null;
 
   private constructor(
     private loaded: LoadedConfig,
@@ -72,6 +76,11 @@ export class SwasServer {
     const config = loaded.config;
     const policy = noisePolicyFrom(loaded);
     const registry = new Registry();
+    // First, so a damaged key file stops the start before anything is opened.
+    const signer = await AgentActionSigner.loadOrCreate(
+      join(options.dataDir, AGENT_SIGNING_KEY_FILE),
+      logger,
+    );
     collectDefaultMetrics({ register: registry, prefix: 'swas_' });
     const store = await openStateStore({ url: config.store.url, dataDir: options.dataDir });
     const series = await EmbeddedTsdb.open({
@@ -181,7 +190,7 @@ export class SwasServer {
       registry,
       logger,
       now,
-      externalUrl: config.server.external_url ?? `http://${config.server.listen}`,
+      externalUrl: config.server.external_url ?? baseUrl(loaded),
     });
     const incidentManager = incidents;
     const rules = RuleManager.create({
@@ -212,6 +221,7 @@ export class SwasServer {
       now,
       configPush: new AgentConfigPush(() => (server?.loaded ?? loaded).config.agents, logger),
       onReady: (agent, address) => void registration.handle(agent, address),
+      signer,
     });
     agentHub = agents;
     const probeQuorum = new ProbeQuorumWatch({
@@ -255,7 +265,8 @@ export class SwasServer {
     const resumed = await executor.resumeUnfinished();
     logger.info({ alerts: restored, runs: resumed, store: store.dialect }, 'state restored');
 
-    server.app = await buildHttpApp(parts);
+    server.app = await buildHttpApp(parts, loaded.serverTls);
+    server.liveTls = loaded.serverTls;
     agents.attach(server.app.server);
     const [host, port] = splitListen(config.server.listen);
     try {
@@ -311,6 +322,15 @@ export class SwasServer {
     server.reconciler.start();
     server.state = 'running';
     logger.info({ url: server.url, version: VERSION }, 'swas is running');
+    if (loaded.serverTls !== null)
+      logger.info(
+        {
+          subject: loaded.serverTls.subject,
+          notAfter: new Date(loaded.serverTls.notAfter).toISOString(),
+          clientCertificates: loaded.serverTls.clientCa !== null,
+        },
+        'serving HTTPS only',
+      );
     return server;
   }
 
@@ -320,7 +340,7 @@ export class SwasServer {
 
   /** The base URL the API listens on. */
   get url(): string {
-    return `http://${this.loaded.config.server.listen}`;
+    return `${this.liveTls === null ? 'http' : 'https'}://${this.loaded.config.server.listen}`;
   }
 
   get lifecycle(): ServerLifecycle {
@@ -353,6 +373,7 @@ export class SwasServer {
     ) {
       this.parts.logger.warn('server.listen, store.url and data_dir changes take effect at the next restart');
     }
+    this.reloadTls(next);
     this.rebind(config);
     await this.parts.incidents.setPolicy(policy);
     this.parts.executor.setRunbooks(next.runbooks.map((r) => r.runbook));
@@ -374,6 +395,32 @@ export class SwasServer {
     this.parts.agents.pushConfigs();
     this.parts.logger.info({ file: next.file }, 'config reloaded');
     return { ok: true };
+  }
+
+  /**
+   * New certificate, key, client CA or minimum version apply to new connections at once (open ones keep
+   * theirs); turning TLS or client certificates on or off needs a restart, because the listener changes.
+   */
+  private reloadTls(next: LoadedConfig): void {
+    const before = this.liveTls;
+    const after = next.serverTls;
+    const { logger } = this.parts;
+    if (
+      (before === null) !== (after === null) ||
+      (before?.clientCa === null) !== (after?.clientCa === null)
+    ) {
+      logger.warn(
+        'turning server.tls or server.tls.client_ca_file on or off takes effect at the next restart',
+      );
+      return;
+    }
+    if (before === null || after === null || this.app === null) return;
+    (this.app.server as unknown as HttpsServer).setSecureContext(secureContextOf(after));
+    this.liveTls = after;
+    logger.info(
+      { subject: after.subject, notAfter: new Date(after.notAfter).toISOString() },
+      'TLS certificate reloaded',
+    );
   }
 
   /** Graceful shutdown: stop detecting, let steps in flight finish or park them, flush notifications, close. */
@@ -407,6 +454,11 @@ export class SwasServer {
     this.state = 'stopped';
     logger.info('swas stopped');
   }
+}
+
+/** The server's own base URL: https:// when server.tls is set. */
+function baseUrl(loaded: LoadedConfig): string {
+  return `${loaded.serverTls === null ? 'http' : 'https'}://${loaded.config.server.listen}`;
 }
 
 function splitListen(listen: string): [string, number] {

@@ -3,27 +3,23 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import {
-  agentFrame,
-  fromWireValue,
-  MAX_FRAME_BYTES,
-  parseFrame,
-  type AgentFrame,
-  type ServerFrame,
-} from '../agent/index.js';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { fromWireValue, MAX_FRAME_BYTES, type AgentFrame } from '../agent/index.js';
 import { errorMessage, type SampleAppender } from '../core/index.js';
 import type { Agent, AgentRepository } from '../store/index.js';
 import {
   AGENT_CLOSE,
   AGENT_CONNECT_PATH,
   AgentActionError,
+  AgentConnection,
   HubMetrics,
+  type ConnectionHub,
   refuseUpgrade,
   type ActionResult,
   type FrameRejection,
 } from './agentLinkParts.js';
 import { AgentConfigPush } from './agentConfigPush.js';
+import { ACTION_REQUEST_TTL_MS, AgentActionSigner } from './agentSigning.js';
 
 export { AGENT_CLOSE, AGENT_CONNECT_PATH, AgentActionError, type ActionResult, type FrameRejection };
 
@@ -47,6 +43,11 @@ export interface AgentHubOptions {
   readonly configPush?: AgentConfigPush;
   /** Called once an agent has said hello, with the address it connects from (pool registration). */
   readonly onReady?: (agent: Agent, remoteAddress: string | null) => void;
+  /**
+   * Signs action requests; agents pin its public key at enrollment.
+   * @default a key in memory only (agents enrolled with another key refuse every action)
+   */
+  readonly signer?: AgentActionSigner;
 }
 
 interface PendingAction {
@@ -64,7 +65,7 @@ const TOUCH_INTERVAL_MS = 60_000;
  * live connection per agent, stores the samples agents send and acknowledges them once durable, and
  * sends action requests. A bad frame closes only the connection that sent it.
  */
-export class AgentHub {
+export class AgentHub implements ConnectionHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly links = new Map<string, AgentConnection>();
   private readonly pending = new Map<string, PendingAction>();
@@ -90,6 +91,7 @@ export class AgentHub {
       configPush: AgentConfigPush.none(options.logger),
       onReady: () => undefined,
       ...options,
+      signer: options.signer ?? AgentActionSigner.ephemeral(),
     });
   }
 
@@ -137,6 +139,11 @@ export class AgentHub {
     link.send(frame);
   }
 
+  /** The public key (PEM) agents pin at enrollment; action requests are signed with its private key. */
+  actionKey(): string {
+    return this.options.signer.publicKeyPem;
+  }
+
   /** Closes an agent's live connection (after a revoke); false when it was not connected. */
   disconnect(name: string, reason: string): boolean {
     const link = this.links.get(name);
@@ -146,8 +153,9 @@ export class AgentHub {
   }
 
   /**
-   * Asks an agent to run one action from its own allow-list and waits for its result. Rejects with an
-   * AgentActionError when the agent is not connected, disconnects, or does not answer in time.
+   * Asks an agent to run one action from its own allow-list and waits for its result. The request is
+   * signed for this agent and valid for {@link ACTION_REQUEST_TTL_MS}. Rejects with an AgentActionError
+   * when the agent is not connected, disconnects, or does not answer in time.
    */
   sendAction(agentName: string, action: { name: string; timeoutMs: number }): Promise<ActionResult> {
     const link = this.links.get(agentName);
@@ -172,7 +180,16 @@ export class AgentHub {
         );
       }, waitMs);
       this.pending.set(id, { link, resolve, reject, timer });
-      link.send({ type: 'action', id, name: action.name, timeoutMs: action.timeoutMs });
+      const issuedAt = this.options.now();
+      const fields = {
+        agentId: String(link.agent.id),
+        id,
+        name: action.name,
+        timeoutMs: action.timeoutMs,
+        issuedAt,
+        expiresAt: issuedAt + ACTION_REQUEST_TTL_MS,
+      };
+      link.send({ type: 'action', ...fields, signature: this.options.signer.sign(fields) });
     });
   }
 
@@ -314,6 +331,12 @@ export class AgentHub {
     }
     clearTimeout(pending.timer);
     this.pending.delete(result.id);
+    if (!result.ok)
+      // A refusal (bad signature, expired, not allowed, …) or a failure; the run step records it too.
+      this.options.logger.warn(
+        { agent: link.agent.name, id: result.id, exitCode: result.exitCode, error: result.error },
+        'agent action failed or was refused',
+      );
     pending.resolve(result);
   }
 
@@ -334,148 +357,5 @@ export class AgentHub {
 
   private pingAll(): void {
     for (const link of this.links.values()) link.ping();
-  }
-}
-
-/** One agent's live WebSocket. */
-class AgentConnection {
-  ready = false;
-  /** Where the agent connects from (the load balancer reaches its host there). */
-  remoteAddress: string | null = null;
-  lastSeenAt: number;
-  touchedAt = 0;
-  reported: { version?: string; configVersion?: string | null; hostname?: string } = {};
-  private alive = true;
-  private queue: Promise<void> = Promise.resolve();
-  private readonly helloTimer: NodeJS.Timeout;
-  private readonly done: Promise<void>;
-
-  constructor(
-    readonly agent: Agent,
-    private readonly ws: WebSocket,
-    private readonly hub: AgentHub,
-  ) {
-    this.lastSeenAt = hub.options.now();
-    this.helloTimer = setTimeout(() => {
-      hub.reject(this, 'no_hello', `no hello frame within ${hub.options.helloTimeoutMs} ms of connecting`);
-    }, hub.options.helloTimeoutMs);
-    this.done = new Promise((resolve) => {
-      ws.on('close', (code, reason) => {
-        clearTimeout(this.helloTimer);
-        hub.forget(this, code, reason.toString('utf8'));
-        resolve();
-      });
-    });
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.on('error', (error: Error & { code?: string }) => {
-      // ws has already closed the socket (1009 for an oversized frame); count and log why.
-      const tooBig = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
-      hub.reject(
-        this,
-        tooBig ? 'too_big' : 'malformed',
-        tooBig ? `frame over the ${MAX_FRAME_BYTES}-byte limit` : error.message,
-        tooBig ? AGENT_CLOSE.tooBig : AGENT_CLOSE.policy,
-      );
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => this.receive(data, isBinary));
-  }
-
-  send(frame: ServerFrame): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
-  }
-
-  close(code: number, reason: string): void {
-    if (this.ws.readyState === WebSocket.CLOSED || this.ws.readyState === WebSocket.CLOSING) return;
-    // Close reasons are limited to 123 bytes.
-    this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString('utf8'));
-  }
-
-  /** Resolves when the socket is gone; a peer that does not finish the close handshake is cut off. */
-  async closed(timeoutMs: number): Promise<void> {
-    const timer = setTimeout(() => this.ws.terminate(), timeoutMs);
-    await this.done;
-    clearTimeout(timer);
-  }
-
-  ping(): void {
-    if (!this.alive) {
-      this.hub.options.logger.warn(
-        { agent: this.agent.name },
-        'agent did not answer the last ping; dropping it',
-      );
-      this.ws.terminate();
-      return;
-    }
-    this.alive = false;
-    this.ws.ping();
-  }
-
-  private receive(data: RawData, isBinary: boolean): void {
-    if (isBinary)
-      return this.hub.reject(this, 'binary', 'binary frames are not accepted; send JSON text frames');
-    const bytes = Array.isArray(data)
-      ? Buffer.concat(data)
-      : Buffer.isBuffer(data)
-        ? data
-        : Buffer.from(data);
-    const parsed = parseFrame(agentFrame, bytes);
-    if (!parsed.ok)
-      return this.hub.reject(this, bytes.length > MAX_FRAME_BYTES ? 'too_big' : 'malformed', parsed.error);
-    this.lastSeenAt = this.hub.options.now();
-    this.alive = true;
-    const frame = parsed.frame;
-    if (!this.ready && frame.type !== 'hello') {
-      return this.hub.reject(this, 'unexpected_frame', `the first frame must be hello, not ${frame.type}`);
-    }
-    switch (frame.type) {
-      case 'hello':
-        return this.hello(frame);
-      case 'samples':
-        // Batches are stored and acknowledged in the order they arrived.
-        this.queue = this.queue.then(() => this.samples(frame));
-        return;
-      case 'action_result':
-        return this.hub.settleAction(this, frame);
-      case 'config_status':
-        return this.configStatus(frame);
-    }
-  }
-
-  private hello(frame: Extract<AgentFrame, { type: 'hello' }>): void {
-    if (this.ready)
-      return this.hub.reject(this, 'unexpected_frame', 'hello was sent twice on one connection');
-    clearTimeout(this.helloTimer);
-    this.ready = true;
-    this.reported = { version: frame.version, configVersion: frame.configVersion, hostname: frame.hostname };
-    this.send({ type: 'welcome', agent: this.agent.name, serverTime: this.hub.options.now() });
-    this.hub.pushConfig(this);
-    void this.hub.touch(this, true);
-    this.hub.options.onReady(this.agent, this.remoteAddress);
-  }
-
-  private async samples(frame: Extract<AgentFrame, { type: 'samples' }>): Promise<void> {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    try {
-      this.hub.appendSamples(this, frame);
-      await this.hub.durable();
-    } catch (error) {
-      this.hub.options.logger.error(
-        { agent: this.agent.name, err: error },
-        'agent samples could not be made durable',
-      );
-      this.close(AGENT_CLOSE.internal, 'samples could not be stored; the agent keeps them and resends');
-      return;
-    }
-    this.send({ type: 'ack', seq: frame.seq });
-    void this.hub.touch(this);
-  }
-
-  private configStatus(frame: Extract<AgentFrame, { type: 'config_status' }>): void {
-    this.hub.options.configPush.recordStatus(this.agent.name, frame);
-    if (!frame.ok) return;
-    this.reported = { ...this.reported, configVersion: frame.version };
-    void this.hub.touch(this, true);
   }
 }

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import type { SecureContextOptions } from 'node:tls';
 import { fastify, type FastifyInstance } from 'fastify';
+import type { ServerTls } from '../config/index.js';
 import { createAuthHook } from './auth.js';
 import { agentRoutes } from './routes/agentRoutes.js';
 import { approvalRoutes } from './routes/approvalRoutes.js';
@@ -27,9 +29,39 @@ const CONTENT_TYPES: Record<string, string> = {
   css: 'text/css; charset=utf-8',
 };
 
-/** Builds the HTTP app: auth on every route but health and the static page, JSON errors, all routes. */
-export async function buildHttpApp(parts: ServerParts): Promise<FastifyInstance> {
-  const app = fastify({ logger: false, bodyLimit: 1024 * 1024 });
+/** The secure context options of `server.tls`: certificate, key, minimum version, client CA. */
+export function secureContextOf(tls: ServerTls): SecureContextOptions {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: tls.minVersion,
+    ...(tls.clientCa === null ? {} : { ca: tls.clientCa }),
+  };
+}
+
+/**
+ * Builds the HTTP app: auth on every route but health and the static page, JSON errors, all routes. With
+ * `tls` it serves HTTPS only (and so WSS for agents); with a client CA every client must present a
+ * certificate that CA signed.
+ */
+export async function buildHttpApp(
+  parts: ServerParts,
+  tls: ServerTls | null = null,
+): Promise<FastifyInstance> {
+  const https =
+    tls === null
+      ? null
+      : {
+          ...secureContextOf(tls),
+          requestCert: tls.clientCa !== null,
+          rejectUnauthorized: tls.clientCa !== null,
+        };
+  // Fastify types an HTTPS app by its server class; routes, hooks and listen are the same for both.
+  const app = (
+    https === null
+      ? fastify({ logger: false, bodyLimit: 1024 * 1024 })
+      : fastify({ logger: false, bodyLimit: 1024 * 1024, https })
+  ) as FastifyInstance;
   app.setErrorHandler(errorHandler(parts.logger));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({

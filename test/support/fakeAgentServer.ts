@@ -1,8 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { agentFrame, parseFrame, type AgentFrame } from '../../src/agent/index.js';
+import {
+  actionSigningPayload,
+  agentFrame,
+  parseFrame,
+  type AgentFrame,
+  type SignedActionFields,
+} from '../../src/agent/index.js';
 
 /** One `samples` frame as the fake server received it, with the connection it came on. */
 export interface ReceivedBatch {
@@ -14,7 +20,8 @@ export interface ReceivedBatch {
 /**
  * A small server speaking the agent protocol, for testing the agent: enrollment with single-use tokens,
  * bearer-checked WebSocket connect, welcome after hello, ack after each samples frame (unless paused), and
- * levers to cut the link, stop and restart on the same port, revoke a credential and send raw frames.
+ * levers to cut the link, stop and restart on the same port, revoke a credential and send raw frames. Like
+ * the real server it has an Ed25519 key, sends its public key at enrollment and signs action requests.
  */
 export class FakeAgentServer {
   /** Every valid frame received, in order. */
@@ -39,6 +46,8 @@ export class FakeAgentServer {
   refusedConnects = 0;
   /** Whether samples are acknowledged as they arrive. */
   autoAck = true;
+  /** The key action requests are signed with; its public half is sent at enrollment. */
+  readonly actionKey: KeyObject = generateKeyPairSync('ed25519').privateKey;
   private readonly tokens = new Set<string>();
   private readonly credentials = new Set<string>();
   private readonly sockets = new Set<WebSocket>();
@@ -86,10 +95,42 @@ export class FakeAgentServer {
     this.credentials.delete(credential);
   }
 
-  /** Sends raw text to every open connection (for malformed frames) or a frame object. */
+  /**
+   * Sends a frame object to every open connection; an `action` frame without a `signature` is signed for
+   * the last enrolled agent first (see {@link signedAction}). Text is sent as it is (malformed or unsigned frames).
+   */
   send(frame: string | object): void {
-    const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    const signIt =
+      typeof frame === 'object' && 'type' in frame && frame.type === 'action' && !('signature' in frame);
+    const text =
+      typeof frame === 'string'
+        ? frame
+        : JSON.stringify(signIt ? this.signedAction(frame as Partial<SignedActionFields>) : frame);
     for (const socket of this.sockets) socket.send(text);
+  }
+
+  /** The agent id the last accepted enrollment was given. */
+  get lastAgentId(): string {
+    return `agent-${this.enrollments.length}`;
+  }
+
+  /**
+   * A signed `action` frame: `fields` over defaults (a random id, 5 s timeout, for the last enrolled agent,
+   * issued now, valid 60 s), signed with `key` (default: this server's action key).
+   */
+  signedAction(fields: Partial<SignedActionFields>, key: KeyObject = this.actionKey): object {
+    const issuedAt = fields.issuedAt ?? Date.now();
+    const signed: SignedActionFields = {
+      agentId: this.lastAgentId,
+      id: randomUUID(),
+      name: 'hello',
+      timeoutMs: 5000,
+      expiresAt: issuedAt + 60_000,
+      ...fields,
+      issuedAt,
+    };
+    const signature = sign(null, actionSigningPayload(signed), key).toString('base64');
+    return { type: 'action', ...fields, ...signed, signature };
   }
 
   /** Acknowledges a seq now (with autoAck off). */
@@ -160,7 +201,11 @@ export class FakeAgentServer {
     this.credentials.add(credential);
     res.writeHead(201, { 'content-type': 'application/json' });
     res.end(
-      JSON.stringify({ agent: { id: `agent-${this.enrollments.length}`, name: body.name }, credential }),
+      JSON.stringify({
+        agent: { id: this.lastAgentId, name: body.name },
+        credential,
+        actionKey: publicPem(this.actionKey),
+      }),
     );
   }
 
@@ -197,4 +242,8 @@ export class FakeAgentServer {
       }
     });
   }
+}
+
+function publicPem(privateKey: KeyObject): string {
+  return createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
 }

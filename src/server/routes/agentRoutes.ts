@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Counter } from 'prom-client';
 import { z } from 'zod';
 import {
   AuthenticationError,
@@ -10,6 +11,7 @@ import {
 } from '../../core/index.js';
 import { AGENT_NAME_PATTERN, type Agent } from '../../store/index.js';
 import type { ServerParts } from '../ServerParts.js';
+import { FailureWindow } from './FailureWindow.js';
 import { parseInput } from './validate.js';
 
 const DEFAULT_TTL = '1h';
@@ -68,9 +70,30 @@ function agentView(agent: Agent, parts: ServerParts, live: ReadonlySet<string>) 
   };
 }
 
+/** Options for {@link agentRoutes}. */
+export interface AgentRoutesOptions {
+  /** Refused enrollment tokens per client address per minute before enrollment answers 429. @default 10 */
+  readonly maxEnrollFailuresPerMinute?: number;
+}
+
 /** Agents: enrollment tokens (admin), enrollment (the token is the credential), list, revoke (admin). */
-export function agentRoutes(app: FastifyInstance, parts: ServerParts): void {
+export function agentRoutes(
+  app: FastifyInstance,
+  parts: ServerParts,
+  options: AgentRoutesOptions = {},
+): void {
   const { store } = parts;
+  // Enrollment is public: without a limit, anyone who reaches the port could guess tokens at full speed.
+  const enrollFailures = new FailureWindow({
+    limit: options.maxEnrollFailuresPerMinute ?? 10,
+    windowMs: 60_000,
+  });
+  const enrollRefused = new Counter({
+    name: 'swas_agent_enroll_refused_total',
+    help: 'Agent enrollments refused, by reason (unknown_token, used_token, expired_token, name_taken, invalid_request, rate_limited).',
+    labelNames: ['reason'],
+    registers: [parts.registry],
+  });
 
   app.post('/api/v1/agents/enrollment-tokens', { config: { role: 'admin' } }, async (request, reply) => {
     const body = parseInput(tokenBody, request.body, 'body');
@@ -95,12 +118,35 @@ export function agentRoutes(app: FastifyInstance, parts: ServerParts): void {
 
   // Public: the enrollment token in the body is the credential.
   app.post('/api/v1/agents/enroll', { config: { role: 'public' } }, async (request, reply) => {
-    const body = parseInput(enrollBody, request.body, 'body');
     const now = parts.now();
+    const waitMs = enrollFailures.blockedFor(request.ip, now);
+    if (waitMs > 0) {
+      enrollRefused.inc({ reason: 'rate_limited' });
+      const seconds = Math.ceil(waitMs / 1000);
+      return reply
+        .status(429)
+        .header('retry-after', String(seconds))
+        .send({
+          error: {
+            code: 'SWAS-AGENT-015',
+            message: `too many refused enrollment tokens from ${request.ip}; try again in ${seconds} s with a valid token (create one with \`swas agent token create\`)`,
+          },
+        });
+    }
+    let body: z.output<typeof enrollBody>;
+    try {
+      body = parseInput(enrollBody, request.body, 'body');
+    } catch (error) {
+      enrollRefused.inc({ reason: 'invalid_request' });
+      throw error;
+    }
     const result = await store.agents.enroll(body, now);
     if (!result.ok) {
+      enrollRefused.inc({ reason: result.reason });
+      // Only token refusals count towards the limit: they are what guessing produces.
+      const failures = result.reason === 'name_taken' ? null : enrollFailures.fail(request.ip, now);
       parts.logger.warn(
-        { ip: request.ip, name: body.name, reason: result.reason },
+        { ip: request.ip, name: body.name, reason: result.reason, failures },
         'agent enrollment refused',
       );
       if (result.reason === 'name_taken') throw new ConflictError('SWAS-AGENT-011', result.message);
@@ -117,9 +163,12 @@ export function agentRoutes(app: FastifyInstance, parts: ServerParts): void {
       result: 'ok',
     });
     parts.logger.info({ agent: result.agent.name, hostname: result.agent.hostname }, 'agent enrolled');
-    return reply
-      .status(201)
-      .send({ agent: { id: result.agent.id, name: result.agent.name }, credential: result.credential });
+    return reply.status(201).send({
+      agent: { id: result.agent.id, name: result.agent.name },
+      credential: result.credential,
+      // The key the agent pins: it runs only action requests signed with it.
+      actionKey: parts.agents.actionKey(),
+    });
   });
 
   app.get('/api/v1/agents', async () => {
