@@ -7,6 +7,7 @@
  * polls `timestamp(swas_bench_marker)` to see when each tracked agent's batch became queryable.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -136,7 +137,8 @@ async function buildAgent(dir: string): Promise<string> {
     encoding: 'utf8',
   })
     .stdout.split('\n')
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    // A file deleted but not yet committed is still listed; esbuild would fail on it.
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && existsSync(join(REPO_ROOT, f)));
   const esbuild = join(REPO_ROOT, 'node_modules/.bin/esbuild');
   const out = join(dir, 'dist');
   const built = spawnSync(

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { Agent, EnrollmentRefusedError, SYSTEM_COLLECTORS } from '../agent/index.js';
-import { ConfigError, loadAgentConfig, type AgentConfig } from '../config/index.js';
-import { createLogger, VERSION, type LogFormat } from '../server/index.js';
+import type { Agent, SystemCollectorName } from '../agent/index.js';
+import type { AgentConfig } from '../config/index.js';
 import { CliError, EXIT } from './common.js';
+import type { LogFormat } from './logger.js';
+import { VERSION } from './version.js';
 
 interface RunOptions {
   config: string;
@@ -39,7 +40,11 @@ export function registerProbe(program: Command): void {
 }
 
 // A probe agent collects nothing and runs nothing: its config may not ask for either.
-function probeOnly(config: AgentConfig, file: string): AgentConfig {
+function probeOnly(
+  config: AgentConfig,
+  file: string,
+  systemCollectors: readonly SystemCollectorName[],
+): AgentConfig {
   const asked = [
     Object.keys(config.actions).length > 0 ? 'actions' : null,
     config.collectors.services.length > 0 ? 'collectors.services' : null,
@@ -51,12 +56,18 @@ function probeOnly(config: AgentConfig, file: string): AgentConfig {
       `${file}: a probe-only agent (swas probe) collects nothing and runs no actions; remove ${asked.join(', ')} or run it as \`swas agent run\``,
       EXIT.usage,
     );
-  return { ...config, collectors: { ...config.collectors, disable: [...SYSTEM_COLLECTORS] } };
+  return { ...config, collectors: { ...config.collectors, disable: [...systemCollectors] } };
 }
 
+// The agent's modules are imported here, not at the top, so that the rest of the CLI (and the server behind
+// `swas up`) stays out of a long-running agent's memory, and other commands do not load the agent (ADR 0003).
 async function runAgent(options: RunOptions, probeMode = false): Promise<void> {
+  const [{ Agent, EnrollmentRefusedError, SYSTEM_COLLECTORS }, { createLogger }] = await Promise.all([
+    import('../agent/index.js'),
+    import('./logger.js'),
+  ]);
   const loaded = await loadOrExit(options.config);
-  const config = probeMode ? probeOnly(loaded, options.config) : loaded;
+  const config = probeMode ? probeOnly(loaded, options.config, SYSTEM_COLLECTORS) : loaded;
   const format = options.logFormat as LogFormat;
   if (!['auto', 'json', 'pretty'].includes(format))
     throw new CliError(`--log-format must be auto, json or pretty, not "${format}"`, EXIT.usage);
@@ -92,6 +103,7 @@ async function runAgent(options: RunOptions, probeMode = false): Promise<void> {
 }
 
 async function loadOrExit(file: string): Promise<AgentConfig> {
+  const { ConfigError, loadAgentConfig } = await import('../config/index.js');
   try {
     return await loadAgentConfig(file);
   } catch (error) {

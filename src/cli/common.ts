@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ConfigError, loadConfig, type LoadedConfig } from '../config/index.js';
+import type { LoadedConfig } from '../config/index.js';
 import { errorMessage, SwasError } from '../core/index.js';
-import { checkExpression } from '../server/index.js';
 
 /** Exit codes operators can script against. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -25,6 +24,11 @@ export function configPath(option: string | undefined): string | null {
 
 /** Loads the config, turning config errors into exit code 2 with every problem listed. */
 export async function loadConfigOrExit(file: string): Promise<LoadedConfig> {
+  // Loaded here, not at the top: only commands that read swas.yaml pay for the config and PromQL modules.
+  const [{ ConfigError, loadConfig }, { checkExpression }] = await Promise.all([
+    import('../config/index.js'),
+    import('../server/index.js'),
+  ]);
   try {
     return await loadConfig(file, { checkExpression });
   } catch (error) {

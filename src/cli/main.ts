@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { VERSION } from '../server/index.js';
 import { registerAgent } from './agent.js';
 import { registerAgentRun, registerProbe } from './agentRun.js';
 import { EXIT, reportError } from './common.js';
@@ -10,6 +9,7 @@ import { registerRules } from './rules.js';
 import { registerRunbook } from './runbook.js';
 import { registerToken } from './token.js';
 import { registerUp } from './up.js';
+import { VERSION } from './version.js';
 
 /** Builds the `swas` command tree. */
 export function buildProgram(): Command {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { checkRuleFile, formatRuleProblem, runUnitTestFile } from '../rules/index.js';
 import { CliError, EXIT } from './common.js';
 
 /** Where command output goes; stdout in the CLI, a buffer in tests. */
@@ -32,6 +31,7 @@ export function registerRules(program: Command): void {
 
 /** Runs each unit-test file and prints promtool-style results; 0 all pass, 1 a test failed, 2 an invalid file. */
 export async function runRulesTest(files: readonly string[], write: Write): Promise<number> {
+  const { runUnitTestFile } = await import('../rules/index.js');
   let code: number = EXIT.ok;
   for (const file of files) {
     const result = await runUnitTestFile(file);
@@ -49,6 +49,7 @@ export async function runRulesTest(files: readonly string[], write: Write): Prom
 
 /** Lints each rule file and prints its findings; 1 when any file has an error (warnings alone pass). */
 export async function runRulesCheck(files: readonly string[], write: Write): Promise<number> {
+  const { checkRuleFile, formatRuleProblem } = await import('../rules/index.js');
   let code: number = EXIT.ok;
   for (const file of files) {
     const { loaded, problems } = await checkRuleFile(file);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openStateStore, type StateStore, type TokenRole } from '../store/index.js';
+import type { StateStore, TokenRole } from '../store/index.js';
 import { CliError, configPath, dataDirOf, EXIT, loadConfigOrExit, printRows } from './common.js';
 
 interface StoreOptions {
@@ -11,6 +11,7 @@ interface StoreOptions {
 async function withStore<T>(options: StoreOptions, work: (store: StateStore) => Promise<T>): Promise<T> {
   const file = configPath(options.config);
   const loaded = file === null ? null : await loadConfigOrExit(file);
+  const { openStateStore } = await import('../store/index.js');
   const store = await openStateStore({
     url: loaded?.config.store.url,
     dataDir: dataDirOf(options.data, loaded),

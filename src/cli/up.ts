@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { formatConfigIssue } from '../config/index.js';
-import { createLogger, SwasServer, type LogFormat } from '../server/index.js';
+import type { LogFormat } from './logger.js';
 import { CliError, configPath, dataDirOf, EXIT, loadConfigOrExit } from './common.js';
 
 /** `swas up`: run the server until SIGTERM/SIGINT; SIGHUP reloads the config. */
@@ -20,6 +19,12 @@ export function registerUp(program: Command): void {
           EXIT.usage,
         );
       const loaded = await loadConfigOrExit(file);
+      // The server is loaded only when it runs, so other commands (`swas agent run`) never load it.
+      const [{ formatConfigIssue }, { SwasServer }, { createLogger }] = await Promise.all([
+        import('../config/index.js'),
+        import('../server/index.js'),
+        import('./logger.js'),
+      ]);
       const format = (options.logFormat ?? loaded.config.log.format) as LogFormat;
       if (!['auto', 'json', 'pretty'].includes(format))
         throw new CliError(`--log-format must be auto, json or pretty, not "${format}"`, EXIT.usage);

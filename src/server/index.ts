@@ -1,5 +1,4 @@
 export { SwasServer, type SwasServerOptions } from './SwasServer.js';
 export type { ServerLifecycle, ServerParts } from './ServerParts.js';
-export { createLogger, type LogFormat } from './logger.js';
 export { checkExpression } from './adapters.js';
 export { VERSION } from './version.js';

@@ -16,7 +16,7 @@ const REDACT = [
   'config.notify.webhooks[*].headers',
 ];
 
-/** Builds the process logger. */
+/** Builds the process logger: the CLI is where `swas up` and `swas agent run` compose their process. */
 export function createLogger(options: {
   level: string;
   format: LogFormat;
