@@ -10,6 +10,7 @@
  * (~1.3 bytes/sample on real data). One store per kind of series, so the mix and each kind are reported.
  * Prometheus's figure is for the very same samples: written as OpenMetrics, imported by promtool into blocks,
  * and its chunk data lengths summed (lib/promtoolPeer.ts); SWAS_BENCH_COMPRESSION_PEER=0 skips it.
+ * The jittered run also reports how fast select() decodes the sealed chunks back (CPU time).
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -45,6 +46,27 @@ function envNumber(name: string, fallback: number, min: number): number {
 /** Sealed bytes, sealed samples and chunk-file bytes of one run, per kind. */
 type KindTotals = Map<SeriesKind, { bytes: number; samples: number; fileBytes: number }>;
 
+/** Samples returned and CPU seconds spent by select() over every series, whole range and a tenth of it. */
+interface DecodeTotals {
+  full: { samples: number; cpuSeconds: number };
+  tenth: { samples: number; cpuSeconds: number };
+}
+
+const ALL_SERIES = [{ name: '__name__', type: '=~' as const, value: '.+' }];
+
+/** Best of three select() passes over [minT, maxT] (the first warms the chunk block cache). */
+function timeSelect(db: EmbeddedTsdb, minT: number, maxT: number): { samples: number; cpuSeconds: number } {
+  let best = Infinity;
+  let samples = 0;
+  for (let pass = 0; pass < 3; pass++) {
+    const start = process.cpuUsage();
+    samples = db.select(ALL_SERIES, minT, maxT).reduce((n, s) => n + s.t.length, 0);
+    const used = process.cpuUsage(start);
+    best = Math.min(best, (used.user + used.system) / 1e6);
+  }
+  return { samples, cpuSeconds: best };
+}
+
 interface Plan {
   readonly series: number;
   readonly scrapes: number;
@@ -62,8 +84,11 @@ async function openStores(dir: string): Promise<Map<SeriesKind, EmbeddedTsdb>> {
   return stores;
 }
 
-/** Writes one run into a store per kind, seals every head, and returns what the stores report. */
-async function writeRun(plan: Plan): Promise<KindTotals> {
+/**
+ * Writes one run into a store per kind, seals every head, and returns what the stores report and how fast
+ * select() decodes the sealed chunks back.
+ */
+async function writeRun(plan: Plan): Promise<{ totals: KindTotals; decode: DecodeTotals }> {
   const stores = await openStores(plan.dir);
   const rand = seededRandom(7);
   const targets: {
@@ -99,6 +124,7 @@ async function writeRun(plan: Plan): Promise<KindTotals> {
   }
   plan.openMetrics?.finish();
   const totals: KindTotals = new Map();
+  const decode: DecodeTotals = { full: { samples: 0, cpuSeconds: 0 }, tenth: { samples: 0, cpuSeconds: 0 } };
   for (const [kind, db] of stores) {
     // Retention seals heads quiet for the chunk span (2 h by default); nothing is old enough to be deleted.
     await db.enforceRetention(lastT + 3 * 3_600_000);
@@ -106,9 +132,18 @@ async function writeRun(plan: Plan): Promise<KindTotals> {
     const s = db.stats();
     if (s.headChunks !== 0) throw new Error(`${s.headChunks} ${kind} head chunks were left unsealed`);
     totals.set(kind, { bytes: s.sealedDataBytes, samples: s.sealedSamples, fileBytes: s.chunkFileBytes });
+    const span = lastT - startMs;
+    for (const [part, from, to] of [
+      ['full', startMs, lastT],
+      ['tenth', startMs + 0.45 * span, startMs + 0.55 * span],
+    ] as const) {
+      const timed = timeSelect(db, from, to);
+      decode[part].samples += timed.samples;
+      decode[part].cpuSeconds += timed.cpuSeconds;
+    }
     await db.close();
   }
-  return totals;
+  return { totals, decode };
 }
 
 function perSample(totals: KindTotals, kinds: readonly SeriesKind[], field: 'bytes' | 'fileBytes'): number {
@@ -140,6 +175,7 @@ function overall(totals: KindTotals, peer: PeerBytes | null, note: string): Figu
 
 interface Run {
   readonly totals: KindTotals;
+  readonly decode: DecodeTotals;
   readonly peer: PeerBytes | null;
 }
 
@@ -154,7 +190,7 @@ async function measure(
   const withPeer = options.peer && process.env.SWAS_BENCH_COMPRESSION_PEER !== '0';
   const omFile = join(ctx.dir, `${name}.om`);
   const openMetrics = withPeer ? new OpenMetricsWriter(omFile) : null;
-  const totals = await writeRun({
+  const { totals, decode } = await writeRun({
     series,
     scrapes,
     jitter,
@@ -162,7 +198,7 @@ async function measure(
     dir: join(ctx.dir, name),
     openMetrics,
   });
-  if (!withPeer) return { totals, peer: null };
+  if (!withPeer) return { totals, decode, peer: null };
   ctx.log(`promtool imports the same samples (${name})`);
   const peer = await promtoolBytes(omFile, join(ctx.dir, `${name}-blocks`));
   await rm(omFile, { force: true });
@@ -172,7 +208,7 @@ async function measure(
       `promtool stored ${peer.samples} samples but EmbeddedTsdb sealed ${sealed} (${name}); the two figures ` +
         `would not describe the same data — keep the files with SWAS_BENCH_KEEP=1 and compare them`,
     );
-  return { totals, peer };
+  return { totals, decode, peer };
 }
 
 /** Writes the mix with and without scrape jitter and reports sealed bytes per sample, overall and per kind. */
@@ -218,6 +254,15 @@ export async function run(ctx: BenchContext): Promise<void> {
       ? {}
       : { peer: 'prometheus', peer_value: round(jittered.peer.fileBytes / jittered.peer.samples, 3) }),
     note: 'whole chunk files (record headers included) over sealed samples, with jitter',
+  });
+  const rate = (part: { samples: number; cpuSeconds: number }): number =>
+    round(part.samples / part.cpuSeconds / 1e6, 2);
+  ctx.figure('select_decode_msamples_per_cpu_second', {
+    value: rate(jittered.decode.full),
+    unit: 'M samples/s',
+    note:
+      `select() of every series over the whole range from sealed chunks (chunk block cache warm), best of 3, ` +
+      `CPU time; over the middle tenth of the range: ${rate(jittered.decode.tenth)}`,
   });
   for (const kind of SERIES_KINDS) {
     ctx.figure(`bytes_per_sample_${kind}`, {

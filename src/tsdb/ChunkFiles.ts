@@ -12,22 +12,46 @@ import {
 import { unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { decodeXorChunk } from './XorChunk.js';
 import type { XorEncoder } from './XorChunk.js';
 import { TsdbCorruptionError } from './tsdbErrors.js';
 import { ChunkBlockCache, chunkBlockBytes } from './ChunkBlockCache.js';
+import { encodeTimestamps, encodeValues } from './SealedChunkCodec.js';
 
-const magic = Buffer.from('SWASCHK1');
+/**
+ * File format 1 (`SWASCHK1`, read only): a record's data is the head's Gorilla stream. Format 2 (`SWASCHK2`):
+ * the data starts with a codec byte: 0 = a Gorilla stream follows; 1 = columnar (SealedChunkCodec.ts): a
+ * varint length, the timestamp column, then the value column; 2 = columnar whose timestamp column is that of
+ * an earlier record of the same file (a varint: how many bytes before this record it starts), then the
+ * value column. Records only refer backwards, so cutting a torn tail never leaves a dangling reference, and
+ * retention deletes whole files.
+ */
+const magicV1 = Buffer.from('SWASCHK1');
+const magic = Buffer.from('SWASCHK2');
 /** Record header (payload length, crc32 of payload) then payload header (ref, minT, maxT, count). */
 const recordHeaderBytes = 8;
 const payloadHeaderBytes = 24;
 const flushThreshold = 1 << 20;
+const codecXor = 0;
+const codecColumnar = 1;
+const codecColumnarSharedTimes = 2;
+/**
+ * Timestamp columns remembered per active file for sharing (the oldest forgotten past this; series of one
+ * target are sealed together, in the same append round, so recent columns are the ones that match), and
+ * shared columns kept for reads.
+ */
+const maxSharedColumns = 1024;
 
-/** One chunk read back from disk. */
-export interface StoredChunk {
-  readonly count: number;
-  readonly minT: number;
-  readonly data: Uint8Array;
-}
+/** One chunk read back from disk: a Gorilla stream, or the two columns of a columnar chunk. */
+export type StoredChunk =
+  | { readonly codec: 'xor'; readonly count: number; readonly minT: number; readonly data: Uint8Array }
+  | {
+      readonly codec: 'columnar';
+      readonly count: number;
+      readonly minT: number;
+      readonly times: Uint8Array;
+      readonly values: Uint8Array;
+    };
 
 /** Called for every valid chunk found when scanning the files at open. */
 export type ChunkVisitor = (
@@ -50,6 +74,10 @@ interface ChunkFile {
   written: number;
   minT: number;
   maxT: number;
+  /** 1: Gorilla records of older versions; 2: records with a codec byte. */
+  readonly format: 1 | 2;
+  /** Timestamp columns written to this file, by count, minT and maxT: their record's offset and timestamps. */
+  readonly columns: Map<string, { readonly offset: number; readonly t: Float64Array }>;
 }
 
 /**
@@ -63,6 +91,11 @@ export class ChunkFiles {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private unsynced = new Set<number>();
+  /**
+   * Shared timestamp columns recently read (copies, by seq × 2^32 + record offset): the chunks of a target
+   * are read together, and its column is then checked once.
+   */
+  private readonly sharedColumns = new Map<number, { count: number; times: Uint8Array }>();
 
   private constructor(
     private readonly dir: string,
@@ -93,16 +126,14 @@ export class ChunkFiles {
   /** Appends a sealed chunk; returns [file seq, offset, record length]. Durable after the next sync(). */
   write(ref: number, chunk: XorEncoder): [number, number, number] {
     const file = this.writableFile(chunk.minT);
-    const data = chunk.view();
-    const record = Buffer.allocUnsafe(recordHeaderBytes + payloadHeaderBytes + data.length);
+    const offset = file.size;
+    const record = this.encodeRecord(file, offset, chunk);
     record.writeUInt32LE(ref, 8);
     record.writeDoubleLE(chunk.minT, 12);
     record.writeDoubleLE(chunk.maxT, 20);
     record.writeUInt32LE(chunk.count, 28);
-    record.set(data, recordHeaderBytes + payloadHeaderBytes);
     record.writeUInt32LE(record.length - recordHeaderBytes, 0);
     record.writeUInt32LE(crc32(record.subarray(recordHeaderBytes)), 4);
-    const offset = file.size;
     file.size += record.length;
     file.minT = Math.min(file.minT, chunk.minT);
     file.maxT = Math.max(file.maxT, chunk.maxT);
@@ -112,26 +143,127 @@ export class ChunkFiles {
     return [file.seq, offset, record.length];
   }
 
+  /**
+   * A record with room for its headers (filled by the caller): the chunk transcoded into columns, its
+   * timestamp column shared with an earlier record of the file when equal; the Gorilla stream as it is when
+   * its timestamps do not fit a column.
+   */
+  private encodeRecord(file: ChunkFile, offset: number, chunk: XorEncoder): Buffer {
+    const head = recordHeaderBytes + payloadHeaderBytes;
+    const n = chunk.count;
+    if (scratchT.length < n) {
+      scratchT = new Float64Array(2 * n);
+      scratchV = new Float64Array(2 * n);
+    }
+    decodeXorChunk(chunk.view(), n, chunk.minT, scratchT, scratchV, 0);
+    const key = `${n}:${chunk.minT}:${chunk.maxT}`;
+    const shared = file.columns.get(key);
+    if (shared !== undefined && sameTimes(shared.t, scratchT)) {
+      const values = encodeValues(scratchV, n);
+      const distance = offset - shared.offset;
+      const record = Buffer.allocUnsafe(head + 1 + varintBytes(distance) + values.length);
+      record[head] = codecColumnarSharedTimes;
+      const at = writeVarint(record, head + 1, distance);
+      record.set(values, at);
+      return record;
+    }
+    const times = encodeTimestamps(scratchT, n);
+    if (times === null) {
+      const data = chunk.view();
+      const record = Buffer.allocUnsafe(head + 1 + data.length);
+      record[head] = codecXor;
+      record.set(data, head + 1);
+      return record;
+    }
+    const values = encodeValues(scratchV, n);
+    file.columns.delete(key);
+    file.columns.set(key, { offset, t: scratchT.slice(0, n) });
+    if (file.columns.size > maxSharedColumns) {
+      for (const oldest of file.columns.keys()) {
+        file.columns.delete(oldest);
+        break;
+      }
+    }
+    const record = Buffer.allocUnsafe(head + 1 + varintBytes(times.length) + times.length + values.length);
+    record[head] = codecColumnar;
+    const at = writeVarint(record, head + 1, times.length);
+    record.set(times, at);
+    record.set(values, at + times.length);
+    return record;
+  }
+
   /** Reads one chunk back, checking its checksum; damage is a TsdbCorruptionError naming the file. */
   read(seq: number, offset: number, length: number): StoredChunk {
     const file = this.files.get(seq);
     if (file === undefined) {
       throw new TsdbCorruptionError('SWAS-TSDB-102', `chunk file ${seq} is missing from ${this.dir}`);
     }
+    const record = this.checkedRecord(file, offset, length);
+    const minT = record.readDoubleLE(12);
+    const count = record.readUInt32LE(28);
+    const data = record.subarray(recordHeaderBytes + payloadHeaderBytes);
+    if (file.format === 1) return { codec: 'xor', count, minT, data };
+    const codec = data[0];
+    if (codec === codecXor) return { codec: 'xor', count, minT, data: data.subarray(1) };
+    const [field, at] = readVarint(data, 1);
+    if (codec === codecColumnar && field >= 0 && at + field <= data.length) {
+      return {
+        codec: 'columnar',
+        count,
+        minT,
+        times: data.subarray(at, at + field),
+        values: data.subarray(at + field),
+      };
+    }
+    if (codec === codecColumnarSharedTimes && field > 0 && field <= offset - magic.length) {
+      return {
+        codec: 'columnar',
+        count,
+        minT,
+        times: this.sharedTimes(file, offset - field, count),
+        values: data.subarray(at),
+      };
+    }
+    throw this.corrupt(file, offset, `unknown chunk codec ${codec} or bad field ${field}`);
+  }
+
+  /** The timestamp column of the record at `offset`, which another record of `count` samples shares. */
+  private sharedTimes(file: ChunkFile, offset: number, count: number): Uint8Array {
+    const key = file.seq * 4294967296 + offset;
+    const known = this.sharedColumns.get(key);
+    if (known !== undefined && known.count === count) return known.times;
+    const header = this.recordBytes(file, offset, recordHeaderBytes);
+    if (header.length < recordHeaderBytes) throw this.corrupt(file, offset, 'file ends inside the chunk');
+    const record = this.checkedRecord(file, offset, recordHeaderBytes + header.readUInt32LE(0));
+    const data = record.subarray(recordHeaderBytes + payloadHeaderBytes);
+    const [field, at] = readVarint(data, 1);
+    if (
+      data[0] !== codecColumnar ||
+      record.readUInt32LE(28) !== count ||
+      field < 0 ||
+      at + field > data.length
+    )
+      throw this.corrupt(file, offset, 'a chunk refers to it for timestamps, but it has none to share');
+    const times = new Uint8Array(data.subarray(at, at + field)); // a copy: the block may be evicted
+    if (this.sharedColumns.size >= maxSharedColumns) this.sharedColumns.clear();
+    this.sharedColumns.set(key, { count, times });
+    return times;
+  }
+
+  /** A record's bytes after checking its length and checksum. */
+  private checkedRecord(file: ChunkFile, offset: number, length: number): Buffer {
     if (offset + length > file.written) this.flushToOs();
     const record = this.recordBytes(file, offset, length);
     const problem = record.length < length ? 'file ends inside the chunk' : checkRecord(record);
-    if (problem !== null) {
-      throw new TsdbCorruptionError(
-        'SWAS-TSDB-101',
-        `corrupt chunk in ${file.path} at offset ${offset}: ${problem}; restore the file from backup or delete it (its samples are lost)`,
-      );
-    }
-    return {
-      minT: record.readDoubleLE(12),
-      count: record.readUInt32LE(28),
-      data: record.subarray(recordHeaderBytes + payloadHeaderBytes),
-    };
+    if (problem !== null) throw this.corrupt(file, offset, problem);
+    return record;
+  }
+
+  private corrupt(file: ChunkFile, offset: number, problem: string): TsdbCorruptionError {
+    return new TsdbCorruptionError(
+      'SWAS-TSDB-101',
+      `corrupt chunk in ${file.path} at offset ${offset}: ${problem}; restore the file from backup or delete it (its samples are lost)`,
+    );
   }
 
   /** A record's bytes: from a cached block when it lies inside one, else read on its own. */
@@ -222,6 +354,7 @@ export class ChunkFiles {
     }
     this.files.delete(seq);
     this.unsynced.delete(seq);
+    this.sharedColumns.clear();
     this.cache.dropFile(seq);
     closeSync(file.fd);
     unlinkSync(file.path);
@@ -257,6 +390,8 @@ export class ChunkFiles {
       written: magic.length,
       minT: Infinity,
       maxT: -Infinity,
+      format: 2,
+      columns: new Map(),
     };
     this.files.set(seq, file);
     this.unsynced.add(seq);
@@ -276,6 +411,7 @@ export class ChunkFiles {
       if (n === 0) break;
       got += n;
     }
+    const head = bytes.subarray(0, magic.length);
     const file: ChunkFile = {
       seq,
       path,
@@ -284,8 +420,10 @@ export class ChunkFiles {
       written: magic.length,
       minT: Infinity,
       maxT: -Infinity,
+      format: head.equals(magicV1) ? 1 : 2,
+      columns: new Map(),
     };
-    if (size < magic.length || !bytes.subarray(0, magic.length).equals(magic)) {
+    if (size < magic.length || !(head.equals(magic) || head.equals(magicV1))) {
       warn(
         `chunk file ${path} has no valid header; its chunks are ignored (delete the file if it is not needed)`,
       );
@@ -320,6 +458,47 @@ export class ChunkFiles {
     file.written = offset;
     return file;
   }
+}
+
+/** True when b starts with a's timestamps. */
+function sameTimes(a: Float64Array, b: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+let scratchT = new Float64Array(256);
+let scratchV = new Float64Array(256);
+
+function varintBytes(x: number): number {
+  let n = 1;
+  while (x >= 128) {
+    x = Math.floor(x / 128);
+    n++;
+  }
+  return n;
+}
+
+/** Writes x (an unsigned LEB128 varint) at `at`; returns the index after it. */
+function writeVarint(buf: Buffer, at: number, x: number): number {
+  while (x >= 128) {
+    buf[at++] = (x % 128) | 128;
+    x = Math.floor(x / 128);
+  }
+  buf[at++] = x;
+  return at;
+}
+
+/** [value, index after it] of the varint at `at`; a truncated one reads as -1. */
+function readVarint(buf: Uint8Array, at: number): [number, number] {
+  let x = 0;
+  let scale = 1;
+  for (let i = at; i < buf.length && i < at + 8; i++) {
+    const b = buf[i] ?? 0;
+    x += (b & 127) * scale;
+    if (b < 128) return [x, i + 1];
+    scale *= 128;
+  }
+  return [-1, buf.length];
 }
 
 /** Reads up to `length` bytes at `position`; shorter only at the end of the file. */

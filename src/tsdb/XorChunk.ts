@@ -105,6 +105,9 @@ function writeShifted(bits: ArenaBitWriter, hi: number, lo: number, shift: numbe
  */
 const dodWidths = [0, 4, 10, 14, 20];
 const escapeOnes = dodWidths.length;
+// Tables rather than `2 ** width` in the loop: V8 (Node 20) compiled that into a slow path on every append.
+const dodHalves = dodWidths.map((width) => 2 ** (width - 1));
+const dodMasks = dodWidths.map((width) => 2 ** width - 1);
 
 function writeDeltaOfDelta(bits: ArenaBitWriter, dod: number): void {
   if (dod === 0) {
@@ -112,11 +115,10 @@ function writeDeltaOfDelta(bits: ArenaBitWriter, dod: number): void {
     return;
   }
   for (let ones = 1; ones < escapeOnes; ones++) {
-    const width = dodWidths[ones] ?? 0;
-    const half = 2 ** (width - 1);
+    const half = dodHalves[ones] ?? 0;
     if (dod > -half && dod <= half) {
       bits.writeBits(((1 << (ones + 1)) - 2) >>> 0, ones + 1); // `ones` ones then a zero
-      bits.writeBits(dod & (2 ** width - 1), width);
+      bits.writeBits(dod & (dodMasks[ones] ?? 0), dodWidths[ones] ?? 0);
       return;
     }
   }

@@ -1,4 +1,5 @@
-import type { ChunkFiles } from './ChunkFiles.js';
+import type { ChunkFiles, StoredChunk } from './ChunkFiles.js';
+import { decodeColumnarRange } from './SealedChunkCodec.js';
 import { chunkMetaSize } from './SeriesIndex.js';
 import type { TsdbSeries } from './SeriesIndex.js';
 import type { SeriesData } from './SeriesReader.js';
@@ -130,15 +131,37 @@ function decodeSeries(
     const seq = metas[i] ?? 0;
     const offset = metas[i + 1] ?? 0;
     const chunk = chunks.read(seq, offset, metas[i + 2] ?? 0);
-    end += decode(chunk.data, chunk.count, chunk.minT, minT, maxT, slab, end, () =>
-      chunks.describe(seq, offset),
-    );
+    end += decodeStored(chunk, minT, maxT, slab, end, () => chunks.describe(seq, offset));
   }
   const head = series.head;
   if (head !== null && head.count > 0 && head.maxT >= minT && head.minT <= maxT) {
     end += decode(head.view(), head.count, head.minT, minT, maxT, slab, end, () => 'a head chunk in memory');
   }
   return end;
+}
+
+function decodeStored(
+  chunk: StoredChunk,
+  minT: number,
+  maxT: number,
+  slab: Slab,
+  at: number,
+  where: () => string,
+): number {
+  if (chunk.codec === 'xor') return decode(chunk.data, chunk.count, chunk.minT, minT, maxT, slab, at, where);
+  try {
+    return decodeColumnarRange(chunk.times, chunk.values, chunk.count, minT, maxT, slab, at);
+  } catch (error) {
+    throw damaged(where, error);
+  }
+}
+
+function damaged(where: () => string, error: unknown): TsdbCorruptionError {
+  return new TsdbCorruptionError(
+    'SWAS-TSDB-103',
+    `cannot decode ${where()}: ${String(error)}; the chunk is damaged (restore its file or delete it)`,
+    { cause: error },
+  );
 }
 
 // `where` is computed only on failure.
@@ -155,10 +178,6 @@ function decode(
   try {
     return decodeXorRange(data, count, chunkMinT, minT, maxT, sink, at);
   } catch (error) {
-    throw new TsdbCorruptionError(
-      'SWAS-TSDB-103',
-      `cannot decode ${where()}: ${String(error)}; the chunk is damaged (restore its file or delete it)`,
-      { cause: error },
-    );
+    throw damaged(where, error);
   }
 }
