@@ -16,11 +16,11 @@ import { decodeXorChunk } from './XorChunk.js';
 import type { XorEncoder } from './XorChunk.js';
 import { TsdbCorruptionError } from './tsdbErrors.js';
 import { ChunkBlockCache, chunkBlockBytes } from './ChunkBlockCache.js';
-import { encodeTimestamps, encodeValues } from './SealedChunkCodec.js';
+import { encodeTimestamps, encodeValues } from './sealedColumnEncode.js';
 
 /**
  * File format 1 (`SWASCHK1`, read only): a record's data is the head's Gorilla stream. Format 2 (`SWASCHK2`):
- * the data starts with a codec byte: 0 = a Gorilla stream follows; 1 = columnar (SealedChunkCodec.ts): a
+ * the data starts with a codec byte: 0 = a Gorilla stream follows; 1 = columnar (sealedColumnFormat.ts): a
  * varint length, the timestamp column, then the value column; 2 = columnar whose timestamp column is that of
  * an earlier record of the same file (a varint: how many bytes before this record it starts), then the
  * value column. Records only refer backwards, so cutting a torn tail never leaves a dangling reference, and

@@ -7,7 +7,7 @@ import { STALE_NAN } from '../core/index.js';
 import { ChunkFiles } from './ChunkFiles.js';
 import type { StoredChunk } from './ChunkFiles.js';
 import { EmbeddedTsdb } from './EmbeddedTsdb.js';
-import { decodeColumnarRange } from './SealedChunkCodec.js';
+import { decodeColumnarRange } from './sealedColumnDecode.js';
 import { TsdbCorruptionError } from './tsdbErrors.js';
 import { decodeXorRange, XorEncoder } from './XorChunk.js';
 

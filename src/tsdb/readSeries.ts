@@ -1,5 +1,5 @@
 import type { ChunkFiles, StoredChunk } from './ChunkFiles.js';
-import { decodeColumnarRange } from './SealedChunkCodec.js';
+import { decodeColumnarRange } from './sealedColumnDecode.js';
 import { chunkMetaSize } from './SeriesIndex.js';
 import type { TsdbSeries } from './SeriesIndex.js';
 import type { SeriesData } from './SeriesReader.js';

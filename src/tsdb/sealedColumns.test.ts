@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isStaleNaN, STALE_NAN } from '../core/index.js';
-import { decodeColumnarRange, encodeTimestamps, encodeValues } from './SealedChunkCodec.js';
+import { decodeColumnarRange } from './sealedColumnDecode.js';
+import { encodeTimestamps, encodeValues } from './sealedColumnEncode.js';
 import { decodeXorRange, XorEncoder } from './XorChunk.js';
 
 function rng(seed: number): () => number {
