@@ -26,6 +26,16 @@ function swasCli(
   });
 }
 
+/** The messages an agent process logged at warn (pino JSON lines). */
+function warnings(log: string): string[] {
+  return log
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: number; msg: string })
+    .filter((line) => line.level === 40)
+    .map((line) => line.msg);
+}
+
 const tlsBlock = (cert: string, key: string, extra = '') =>
   `  tls:\n    cert_file: ${cert}\n    key_file: ${key}\n${extra}`;
 
@@ -186,10 +196,57 @@ describe('the swas server over TLS', { timeout: 120_000 }, () => {
     });
     expect(agent.log()).toMatch(/unable to verify the first certificate/);
     expect(agent.log()).toContain('cannot enroll yet');
+    // Said once at warn, with the code and what to set, however often the agent retries.
+    await eventually(
+      'the agent to retry enrollment twice',
+      () => agent.log().split('cannot enroll yet').length > 2,
+      30_000,
+    );
+    const advice = warnings(agent.log()).filter((msg) => msg.includes('not trusted'));
+    expect(advice).toEqual([
+      "cannot enroll: the server's TLS certificate is not trusted; set tls.ca_file in agent.yaml to the CA " +
+        'that signed it (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate); retrying with backoff',
+    ]);
     const listed = await httpCall(`${url}/api/v1/agents`, { ca: caPem, token: admin });
     expect((listed.body as { agents: { name: string }[] }).agents.map((a) => a.name)).not.toContain(
       'tls-bad',
     );
+  });
+
+  it('an enrolled agent whose link does not trust the server says so at warn', async () => {
+    // Enrolled already (a credential in state_dir), so the link is the first thing to meet the certificate.
+    const dir = join(tmp.dir, 'agent-bad-link');
+    await mkdir(join(dir, 'state'), { recursive: true });
+    await writeFile(
+      join(dir, 'state', 'credential.json'),
+      JSON.stringify({
+        agentId: '999',
+        name: 'tls-bad-link',
+        credential: 'never-checked',
+        server: url,
+        enrolledAt: new Date().toISOString(),
+      }),
+    );
+    await writeFile(
+      join(dir, 'agent.yaml'),
+      `server: ${url}\nname: tls-bad-link\nstate_dir: state\n` +
+        `tls:\n  ca_file: ../other-ca.pem\ncollectors:\n  disable: [cpu, filesystem, network]\n`,
+    );
+    const agent = startAgentProcess(join(dir, 'agent.yaml'));
+    agents.push(agent);
+    const advice = await eventually(
+      `the agent to warn about the certificate (agent log: ${agent.log().slice(-1000)})`,
+      () => {
+        const found = warnings(agent.log()).filter((msg) => msg.includes('not trusted'));
+        return found.length > 0 ? found : null;
+      },
+      30_000,
+    );
+    expect(advice).toEqual([
+      expect.stringMatching(
+        /^cannot connect to the swas server: the server's TLS certificate is not trusted; set tls\.ca_file in agent\.yaml .*\(UNABLE_TO_VERIFY_LEAF_SIGNATURE: /,
+      ),
+    ]);
   });
 
   it('picks up a renewed certificate on reload without a restart; a broken one is rejected', async () => {

@@ -332,13 +332,22 @@ export function connectUrl(server: string): string {
 }
 
 async function loadTls(config: AgentConfig): Promise<AgentTls> {
-  const { ca_file: caFile, insecure_skip_verify: insecure } = config.tls;
-  if (caFile === undefined) return { rejectUnauthorized: !insecure };
-  try {
-    return { ca: await readFile(caFile, 'utf8'), rejectUnauthorized: !insecure };
-  } catch (error) {
-    throw new SwasError('SWAS-AGENT-013', `cannot read tls.ca_file ${caFile}: ${errorMessage(error)}`);
-  }
+  const { insecure_skip_verify: insecure } = config.tls;
+  const read = async (field: 'ca_file' | 'cert_file' | 'key_file'): Promise<string | undefined> => {
+    const file = config.tls[field];
+    if (file === undefined) return undefined;
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      throw new SwasError('SWAS-AGENT-013', `cannot read tls.${field} ${file}: ${errorMessage(error)}`);
+    }
+  };
+  return {
+    ca: await read('ca_file'),
+    cert: await read('cert_file'),
+    key: await read('key_file'),
+    rejectUnauthorized: !insecure,
+  };
 }
 
 // The server always sends a `collectors` object; only one with settings in it asks for collecting.

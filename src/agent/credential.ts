@@ -8,12 +8,31 @@ import { errorMessage, SwasError } from '../core/index.js';
 import { keyFingerprint, parseServerKey, type PinnedServerKey } from './actionSigning.js';
 import type { AgentLogger } from './agentLogger.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { TlsTroubleLog } from './tlsTrouble.js';
 
 /** TLS settings for talking to the server (agent.yaml `tls:`). */
 export interface AgentTls {
   /** PEM CA bundle contents, when the server's certificate is not from a public CA. */
   readonly ca?: string | undefined;
+  /** PEM client certificate and key, for a server that requires them (server.tls.client_ca_file). */
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
   readonly rejectUnauthorized: boolean;
+}
+
+/** The TLS options of `tls` for https.request and ws: only those that are set. */
+export function tlsOptionsOf(tls: AgentTls): {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+} {
+  return {
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+    ...(tls.key === undefined ? {} : { key: tls.key }),
+    rejectUnauthorized: tls.rejectUnauthorized,
+  };
 }
 
 /** What the agent keeps after enrolling; written to `<state_dir>/credential.json` with mode 0600. */
@@ -39,8 +58,8 @@ export class EnrollmentRefusedError extends SwasError {
 
 /** Enrollment failed for now (server unreachable, 5xx); the agent retries with backoff. */
 export class EnrollmentUnavailableError extends SwasError {
-  constructor(message: string) {
-    super('SWAS-AGENT-011', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SWAS-AGENT-011', message, options);
   }
 }
 
@@ -110,7 +129,9 @@ export async function enroll(req: EnrollRequest): Promise<StoredCredential> {
   try {
     response = await postJson(url, body, req.tls);
   } catch (error) {
-    throw new EnrollmentUnavailableError(`cannot reach ${url.href} to enroll: ${errorMessage(error)}`);
+    throw new EnrollmentUnavailableError(`cannot reach ${url.href} to enroll: ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
   if (response.status >= 500 || response.status === 429)
     throw new EnrollmentUnavailableError(`enrollment at ${url.href} failed with HTTP ${response.status}`);
@@ -165,7 +186,7 @@ function postJson(url: URL, body: string, tls: AgentTls): Promise<{ status: numb
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         timeout: 30_000,
-        ...(url.protocol === 'https:' ? { ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized } : {}),
+        ...(url.protocol === 'https:' ? tlsOptionsOf(tls) : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -213,12 +234,15 @@ export interface CredentialSourceOptions {
 export class CredentialSource {
   private latest: StoredCredential | null = null;
   private pinnedKey: { pem: string; key: KeyObject } | null = null;
+  private readonly tlsTrouble: TlsTroubleLog;
 
   constructor(
     private readonly options: CredentialSourceOptions,
     private readonly hostname: string,
     private readonly tls: AgentTls,
-  ) {}
+  ) {
+    this.tlsTrouble = new TlsTroubleLog(options.logger);
+  }
 
   /** At start: enroll if needed, retrying an unreachable server; a refusal throws EnrollmentRefusedError. */
   async ensureEnrolled(): Promise<StoredCredential> {
@@ -228,6 +252,7 @@ export class CredentialSource {
         return await this.readOrEnroll();
       } catch (error) {
         if (!(error instanceof EnrollmentUnavailableError)) throw error;
+        this.tlsTrouble.note(error, 'cannot enroll', this.options.config.server);
         const step = backoff.next();
         this.options.logger.warn(
           { error: error.message, retryInMs: step.delayMs },

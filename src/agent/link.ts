@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { errorMessage } from '../core/index.js';
 import type { AgentLogger } from './agentLogger.js';
 import { Backoff, type BackoffOptions, type BackoffStep } from './backoff.js';
-import type { AgentTls } from './credential.js';
+import { tlsOptionsOf, type AgentTls } from './credential.js';
 import {
   MAX_FRAME_BYTES,
   parseFrame,
@@ -12,6 +12,7 @@ import {
   type WireSample,
 } from './protocol.js';
 import type { Spool } from './spool.js';
+import { TlsTroubleLog } from './tlsTrouble.js';
 
 /** One spooled collection: the samples of one batch, ready for a `samples` frame. */
 export interface SpoolBatch {
@@ -74,9 +75,11 @@ export class AgentLink {
   private pingTimer: NodeJS.Timeout | undefined;
   private lastFailure = 'connection closed';
   private counters = { reconnects: 0, malformedFrames: 0 };
+  private readonly tlsTrouble: TlsTroubleLog;
 
   constructor(private readonly options: AgentLinkOptions) {
     this.backoff = new Backoff(options.backoff);
+    this.tlsTrouble = new TlsTroubleLog(options.logger);
   }
 
   /** Where the link is now. */
@@ -147,17 +150,17 @@ export class AgentLink {
     try {
       credential = await this.options.credential();
     } catch (error) {
+      // Re-enrolling (the credential was deleted) can meet the same TLS trouble as the link.
+      this.tlsTrouble.note(error, 'cannot enroll', this.options.url);
       this.scheduleRedial(errorMessage(error));
       return;
     }
     if (this.stopping) return;
-    const { tls } = this.options;
     const ws = new WebSocket(this.options.url, {
       headers: { authorization: `Bearer ${credential}` },
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 15_000,
-      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-      rejectUnauthorized: tls.rejectUnauthorized,
+      ...tlsOptionsOf(this.options.tls),
     });
     this.ws = ws;
     this.lastFailure = 'connection closed';
@@ -207,6 +210,7 @@ export class AgentLink {
     if (this.ws === null) return;
     this.ready = true;
     this.backoff.reset();
+    this.tlsTrouble.reset();
     this.options.logger.info({ agent, url: this.options.url }, 'connected to the swas server');
     for (const frame of this.queued.splice(0)) this.ws.send(JSON.stringify(frame));
     this.pump();
@@ -235,6 +239,7 @@ export class AgentLink {
       );
       return;
     }
+    this.tlsTrouble.note(error, 'cannot connect to the swas server', this.options.url);
     this.lastFailure = error.message;
   }
 

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeCa, makeSignedCert } from '../../test/support/certs.js';
 import { ConfigError } from './ConfigError.js';
 import { loadAgentConfig } from './agentConfig.js';
 
@@ -140,6 +141,50 @@ describe('loadAgentConfig', () => {
     expect(message).toMatch(/:3:\d+: scrape\[0\]\.url: must be an http:\/\/ or https:\/\/ URL/);
     expect(message).toMatch(/scrape\[1\]\.timeout: timeout must not be longer than interval/);
     expect(message).toMatch(/scrape\[1\]\.name: scrape target "app" is declared twice/);
+  });
+
+  it('reads a client certificate and key, resolved against the file, and checks they belong together', async () => {
+    const ca = makeCa(dir, 'ca');
+    makeSignedCert(dir, ca, 'agent', { usage: 'client' });
+    makeSignedCert(dir, ca, 'other', { usage: 'client' });
+    const config = await load(
+      'server: https://x\ntls:\n  ca_file: ca.pem\n  cert_file: agent.pem\n  key_file: agent-key.pem\n',
+    );
+    expect(config.tls).toEqual({
+      ca_file: join(dir, 'ca.pem'),
+      cert_file: join(dir, 'agent.pem'),
+      key_file: join(dir, 'agent-key.pem'),
+      insecure_skip_verify: false,
+    });
+
+    const file = join(dir, 'agent.yaml');
+    expect(
+      await problems('server: https://x\ntls:\n  cert_file: agent.pem\n  key_file: other-key.pem\n'),
+    ).toMatch(
+      new RegExp(
+        `${file}:4:3: tls\\.key_file: ${dir}/other-key\\.pem is not the private key of the certificate in ${dir}/agent\\.pem \\(CN=agent\\)`,
+      ),
+    );
+    expect(await problems('server: https://x\ntls:\n  cert_file: agent.pem\n')).toMatch(
+      /agent\.yaml:2:\d+: tls\.key_file: set tls\.cert_file and tls\.key_file together/,
+    );
+  });
+
+  it('refuses unreadable and non-PEM client certificate files with file:line', async () => {
+    await writeFile(join(dir, 'junk.pem'), 'not PEM\n');
+    const file = join(dir, 'agent.yaml');
+    const missing = await problems(
+      'server: https://x\ntls:\n  cert_file: nope.pem\n  key_file: /nonexistent/key.pem\n',
+    );
+    expect(missing).toContain(
+      `${file}:3:3: tls.cert_file: cannot read ${join(dir, 'nope.pem')}: no such file; paths are relative to agent.yaml`,
+    );
+    expect(missing).toContain(
+      `${file}:4:3: tls.key_file: cannot read /nonexistent/key.pem: no such file; paths are relative to agent.yaml`,
+    );
+    const junk = await problems('server: https://x\ntls:\n  cert_file: junk.pem\n  key_file: junk.pem\n');
+    expect(junk).toMatch(/:3:3: tls\.cert_file: .*junk\.pem holds no PEM certificate .*BEGIN CERTIFICATE/);
+    expect(junk).toMatch(/:4:3: tls\.key_file: .*junk\.pem holds no PEM private key .*BEGIN PRIVATE KEY/);
   });
 
   it('accepts the shipped example examples/agent/agent.yaml', async () => {

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { translateRe2 } from '../core/index.js';
-import { ConfigError } from './ConfigError.js';
+import { checkAgentTlsFiles } from './agentTls.js';
+import { ConfigError, type ConfigIssue } from './ConfigError.js';
 import { commandArgv, duration, labelSet, name } from './schemaParts.js';
 import { loadYamlFile } from './validate.js';
 
@@ -160,10 +161,26 @@ export const agentConfigSchema = z
           .min(1)
           .optional()
           .describe('PEM CA bundle the server’s certificate is checked against'),
+        cert_file: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'PEM client certificate the agent presents, for a server with server.tls.client_ca_file; needs key_file',
+          ),
+        key_file: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('PEM private key of cert_file, unencrypted, readable by the agent’s user only'),
         insecure_skip_verify: z
           .boolean()
           .default(false)
           .describe('do not check the server certificate (tests only)'),
+      })
+      .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
+        message: 'set tls.cert_file and tls.key_file together: the client certificate and its private key',
+        path: ['key_file'],
       })
       .prefault({}),
     collectors: hostCollectorsSchema.prefault({}),
@@ -193,7 +210,8 @@ export type AgentCollectorsConfig = z.output<typeof hostCollectorsSchema>;
 
 /**
  * Reads and validates agent.yaml; throws a ConfigError listing every problem with file:line. Paths
- * (state_dir, enrollment_token_file, tls.ca_file) are resolved relative to the file.
+ * (state_dir, enrollment_token_file, tls.*_file) are resolved relative to the file; the TLS files are read
+ * and checked (PEM, the key matches the certificate).
  */
 export async function loadAgentConfig(file: string): Promise<AgentConfig> {
   const loaded = await loadYamlFile(file, agentConfigSchema);
@@ -201,15 +219,20 @@ export async function loadAgentConfig(file: string): Promise<AgentConfig> {
   const base = dirname(resolve(file));
   const at = (path: string): string => (isAbsolute(path) ? path : resolve(base, path));
   const config = loaded.value;
+  const tls = { ...config.tls };
+  for (const field of ['ca_file', 'cert_file', 'key_file'] as const) {
+    const path = tls[field];
+    if (path !== undefined) tls[field] = at(path);
+  }
+  const issues: ConfigIssue[] = [];
+  await checkAgentTlsFiles(tls, loaded.source, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze({
     ...config,
     state_dir: at(config.state_dir),
     ...(config.enrollment_token_file === undefined
       ? {}
       : { enrollment_token_file: at(config.enrollment_token_file) }),
-    tls: Object.freeze({
-      ...config.tls,
-      ...(config.tls.ca_file === undefined ? {} : { ca_file: at(config.tls.ca_file) }),
-    }),
+    tls: Object.freeze(tls),
   });
 }

@@ -102,7 +102,8 @@ Durations are written like Prometheus's: \`500ms\`, \`15s\`, \`5m\`, \`1h30m\`.
 **Environment overrides.** Any key can be set from the environment: \`SWAS_\` + the key path in upper case
 with \`__\` between levels, e.g. \`SWAS_SERVER__LISTEN=0.0.0.0:7927\`, \`SWAS_NOTIFY__WEBHOOKS__0__URL=…\`.
 A variable ending in \`_FILE\` reads the value from that file, for secrets:
-\`SWAS_STORE__URL_FILE=/run/secrets/swas-db\`.
+\`SWAS_STORE__URL_FILE=/run/secrets/swas-db\`; but where the key itself ends in \`_file\` the variable sets
+that key, so \`SWAS_SERVER__TLS__CERT_FILE=/etc/swas/tls.pem\` sets \`server.tls.cert_file\`.
 
 **Secrets.** \`store.url\` and webhook \`headers\` are secrets: they never appear in logs or API answers.
 
