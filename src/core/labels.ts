@@ -11,9 +11,11 @@ export function sortedLabelNames(labels: Labels): string[] {
 
 /** A stable key for a label set: equal label sets give equal keys, whatever their insertion order. */
 export function labelsKey(labels: Labels): string {
-  let key = '';
-  for (const name of sortedLabelNames(labels)) key += `${name}\xff${labels[name]}\xfe`;
-  return key;
+  const parts: string[] = [];
+  for (const name of sortedLabelNames(labels)) parts.push(name, '\xff', String(labels[name]), '\xfe');
+  // join() gives one flat string; `+=` builds a tree of partial strings that a kept key (a cache's map
+  // key, one per series) holds on to: several hundred bytes per series.
+  return parts.join('');
 }
 
 /** Formats labels as Prometheus does: `metric{a="1", b="2"}`, without the braces when empty. */

@@ -8,7 +8,8 @@ import {
   type Labels,
   type SampleAppender,
 } from '../core/index.js';
-import type { MetricMetadata, ParsedSample } from './exposition.js';
+import type { CachedSeriesText, MetricMetadata, ParsedSample } from './exposition.js';
+import type { SampleColumns } from './sampleColumns.js';
 import { scrapeLimitCounters, type ScrapeLimitCounters } from './scrapeLimitCounters.js';
 import {
   appendByRef,
@@ -292,17 +293,19 @@ export class ScrapeManager {
     const rejectedBefore = { ...state.rejected };
     let error = outcome.ok ? null : outcome.error;
     let limit = outcome.ok ? undefined : outcome.limit;
-    let scraped = outcome.ok ? outcome.samples.length : 0;
+    let scraped = outcome.ok ? outcome.count : 0;
     let added = 0;
     try {
       // As in Prometheus, one series over a label limit fails the whole scrape before anything is stored.
-      const labelProblem = outcome.ok ? state.cache.labelLimitProblem(outcome.samples) : null;
+      const labelProblem = outcome.ok
+        ? state.cache.labelLimitProblem(outcome.samples, outcome.columns)
+        : null;
       if (labelProblem !== null) {
         error = labelProblem;
         limit = 'label';
         scraped = 0;
         this.markAllStale(state, timestampMs);
-      } else if (outcome.ok) added = this.recordSamples(state, timestampMs, outcome.samples);
+      } else if (outcome.ok) added = this.recordSamples(state, timestampMs, outcome);
       else this.markAllStale(state, timestampMs);
       this.appendReport(state, timestampMs, error === null ? 1 : 0, durationMs, scraped, added);
     } catch (appendError) {
@@ -321,34 +324,71 @@ export class ScrapeManager {
   }
 
   /** Appends a successful scrape's samples and stales the series it no longer has; returns how many are new. */
-  private recordSamples(state: TargetState, t: number, samples: ParsedSample[]): number {
+  private recordSamples(
+    state: TargetState,
+    t: number,
+    outcome: { samples: ParsedSample[]; columns?: SampleColumns; count: number },
+  ): number {
     const cache = state.cache;
     const scrape = cache.scrape;
     const staleCandidates: TargetSeries[] = [];
     let added = 0;
-    for (const sample of samples) {
+    const columns = outcome.columns;
+    if (columns !== undefined) {
+      const { entries, values, timestamps } = columns;
+      for (let i = 0; i < columns.length; i++) {
+        const series = cache.seriesOfEntry(entries[i] as CachedSeriesText);
+        if (series === null) continue;
+        const own = timestamps[i] ?? Number.NaN;
+        const value = values[i] ?? 0;
+        added += this.recordSample(
+          state,
+          series,
+          scrape,
+          Number.isNaN(own) ? undefined : own,
+          t,
+          value,
+          staleCandidates,
+        );
+      }
+    }
+    for (const sample of outcome.samples) {
       const series = cache.seriesOf(sample);
       if (series === null) continue;
-      // Two scraped series can become one after merging target labels; the second would overwrite the first.
-      if (series.seenScrape === scrape) {
-        state.rejected.duplicate++;
-        continue;
-      }
-      if (series.seenScrape !== state.lastOkScrape) added++;
-      series.seenScrape = scrape;
-      // Like Prometheus, samples with their own timestamp are not tracked for staleness.
-      if (sample.timestampMs === undefined) {
-        series.staleScrape = scrape;
-        staleCandidates.push(series);
-      }
-      this.appendSeries(state, series, sample.timestampMs ?? t, sample.value);
+      added += this.recordSample(state, series, scrape, sample.timestampMs, t, sample.value, staleCandidates);
     }
     for (const series of state.staleCandidates) {
       if (series.staleScrape !== scrape) this.appendSeries(state, series, t, STALE_NAN);
     }
     state.lastOkScrape = scrape;
     state.staleCandidates = staleCandidates;
-    cache.prune(samples.length);
+    cache.prune(outcome.count);
+    return added;
+  }
+
+  /** Appends one scraped sample of `series`; returns 1 when the series is new since the last good scrape. */
+  private recordSample(
+    state: TargetState,
+    series: TargetSeries,
+    scrape: number,
+    timestampMs: number | undefined,
+    t: number,
+    value: number,
+    staleCandidates: TargetSeries[],
+  ): number {
+    // Two scraped series can become one after merging target labels; the second would overwrite the first.
+    if (series.seenScrape === scrape) {
+      state.rejected.duplicate++;
+      return 0;
+    }
+    const added = series.seenScrape !== state.lastOkScrape ? 1 : 0;
+    series.seenScrape = scrape;
+    // Like Prometheus, samples with their own timestamp are not tracked for staleness.
+    if (timestampMs === undefined) {
+      series.staleScrape = scrape;
+      staleCandidates.push(series);
+    }
+    this.appendSeries(state, series, timestampMs ?? t, value);
     return added;
   }
 
@@ -391,17 +431,22 @@ export class ScrapeManager {
     rejectedBefore: Record<AppendRejection, number>,
     durationMs: number,
   ): void {
-    const target = describeTarget(state.target);
+    // Described only when something is logged: formatting the target's labels on every scrape showed up.
+    const target = (): string => describeTarget(state.target);
     const rejected = (Object.keys(state.rejected) as AppendRejection[]).filter(
       (reason) => state.rejected[reason] > rejectedBefore[reason],
     );
     if (rejected.length > 0) {
       const counts = Object.fromEntries(rejected.map((r) => [r, state.rejected[r] - rejectedBefore[r]]));
-      this.logger.warn({ target, rejected: counts }, 'the metrics store refused some scraped samples');
+      this.logger.warn(
+        { target: target(), rejected: counts },
+        'the metrics store refused some scraped samples',
+      );
     }
     // Warn when a target goes down or fails differently; repeating the same failure each interval is noise.
     if (error !== null && error !== state.lastError)
-      this.logger.warn({ target, err: error }, 'scrape failed');
-    else this.logger.debug?.({ target, durationMs, error }, 'scrape finished');
+      this.logger.warn({ target: target(), err: error }, 'scrape failed');
+    else if (this.logger.debug !== undefined && this.logger.isLevelEnabled?.('debug') !== false)
+      this.logger.debug({ target: target(), durationMs, error }, 'scrape finished');
   }
 }

@@ -503,6 +503,18 @@ describe('parseExposition: rejections name the line and column', () => {
     const lineNo = body.split('\n').findIndex((l) => l.includes('collector=zfs')) + 1;
     expect(errorOf(body)).toMatchObject({ line: lineNo, column: 41 });
   });
+
+  it('parses a body given in pieces of whole lines as it parses the whole, errors and duplicates too', () => {
+    const inPieces = (text: string): string[] => text.split(/(?<=\n)/);
+    expect(parseExposition(inPieces(nodeExporterStyle))).toEqual(parseExposition(nodeExporterStyle));
+    const bad = nodeExporterStyle.replace('{collector="zfs"}', '{collector=zfs}');
+    const lineNo = bad.split('\n').findIndex((l) => l.includes('collector=zfs')) + 1;
+    expect(parseExposition(inPieces(bad))).toMatchObject({ ok: false, error: { line: lineNo, column: 41 } });
+    expect(parseExposition(['# TYPE a gauge\na 1\n', 'b 2\n', 'a 3\n'])).toMatchObject({
+      ok: false,
+      error: { line: 4, column: 1, message: expect.stringContaining('duplicate series a') as unknown },
+    });
+  });
 });
 
 describe('SeriesSet', () => {

@@ -11,6 +11,7 @@ import type {
   MetricMetadata,
   ParsedSample,
   ParseExpositionOptions,
+  SampleColumnSink,
 } from './expositionTypes.js';
 
 export type {
@@ -35,16 +36,25 @@ const { isMetricNameChar, isMetricNameStart } = tokens;
 /** Lines longer than this (64 KiB of characters) are rejected unless the caller allows more. */
 export const DEFAULT_MAX_LINE_LENGTH = 65_536;
 
-/** Parses a Prometheus text-format (0.0.4) or OpenMetrics text body in one pass. */
-export function parseExposition(text: string, options: ParseExpositionOptions = {}): ExpositionResult {
+/**
+ * Parses a Prometheus text-format (0.0.4) or OpenMetrics text body in one pass. The body may be given in
+ * pieces, each but the last ending with a newline (large bodies are decoded that way, see scrapeFetch.ts).
+ */
+export function parseExposition(
+  text: string | readonly string[],
+  options: ParseExpositionOptions = {},
+): ExpositionResult {
+  const pieces = typeof text === 'string' ? [text] : text;
   const parser = new ExpositionParser(
-    text,
+    pieces[0] ?? '',
     options.format ?? 'prometheus',
     options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
     options.seriesCache ?? null,
+    options.seriesCache === undefined ? null : (options.columns ?? null),
   );
   try {
-    parser.parseBody();
+    for (const piece of pieces) parser.parsePiece(piece);
+    parser.finish();
   } catch (error) {
     if (!(error instanceof ParseFailure)) throw error;
     const message = `line ${error.line}, column ${error.column}: ${error.reason}`;
@@ -78,8 +88,11 @@ class ExpositionParser extends ExpositionLineParser {
     format: ExpositionFormat,
     private readonly maxLineLength: number,
     private readonly cache: ExpositionSeriesCache | null,
+    /** Where samples with a cache entry go instead of `samples`, when given. */
+    private readonly columns: SampleColumnSink | null,
   ) {
     super(text, format);
+    columns?.clear();
     this.comments = {
       format,
       metadata: this.metadata,
@@ -92,8 +105,10 @@ class ExpositionParser extends ExpositionLineParser {
     this.predicted = cache?.first;
   }
 
-  parseBody(): void {
-    const text = this.text;
+  /** Parses the next piece of the body: whole lines, continuing the line count and state of earlier pieces. */
+  parsePiece(piece: string): void {
+    this.text = piece;
+    const text = piece;
     let start = 0;
     while (start < text.length) {
       let newline = text.indexOf('\n', start);
@@ -113,8 +128,13 @@ class ExpositionParser extends ExpositionLineParser {
       this.parseLine(start);
       start = newline + 1;
     }
+  }
+
+  /** Ends the body. */
+  finish(): void {
     // The chain ends here; a link left from an older body would only mispredict.
     if (this.previousCached !== undefined) this.previousCached.next = undefined;
+    this.columns?.trim();
   }
 
   private parseLine(start: number): void {
@@ -230,6 +250,13 @@ class ExpositionParser extends ExpositionLineParser {
       this.checkEverySample = true;
       // Only samples with entries came before (a parse without a cache starts checking at its first).
       for (const sample of this.samples) this.series.add(sample.cached?.hash ?? 0, sample.labels);
+      const columns = this.columns;
+      if (columns !== null) {
+        for (let i = 0; i < columns.length; i++) {
+          const entry = columns.entries[i] as CachedSeriesText;
+          this.series.add(entry.hash, entry.labels);
+        }
+      }
     }
     return !this.series.add(this.labelsHash, labels);
   }
@@ -266,9 +293,12 @@ class ExpositionParser extends ExpositionLineParser {
     if (cached !== undefined) {
       cached.parsedIn = this.parseId;
       this.linkCached(cached);
-      this.samples.push(
-        timestampMs === undefined ? { labels, value, cached } : { labels, value, timestampMs, cached },
-      );
+      // With a cache every sample line has an entry (the series text ends where its labels do).
+      if (this.columns !== null) this.columns.push(cached, value, timestampMs);
+      else
+        this.samples.push(
+          timestampMs === undefined ? { labels, value, cached } : { labels, value, timestampMs, cached },
+        );
     } else {
       this.samples.push(timestampMs === undefined ? { labels, value } : { labels, value, timestampMs });
     }

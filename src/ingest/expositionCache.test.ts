@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Labels } from '../core/index.js';
 import { parseExposition, type CachedSeriesText, type ExpositionSeriesCache } from './exposition.js';
+import { SampleColumns } from './sampleColumns.js';
 
 /** A plain cache that records which texts were added, to see what the parser skipped. */
 class MapCache implements ExpositionSeriesCache {
@@ -126,5 +127,30 @@ describe('parseExposition with a series cache', () => {
       expect(unterminated.ok ? '' : unterminated.error.message).toMatch(/unterminated value of label "a"/);
     }
     expect(cache.added).toEqual([]);
+  });
+});
+
+describe('parseExposition into sample columns', () => {
+  it('gives the same samples as objects, reuses the columns, and still finds duplicates', () => {
+    const cache = new MapCache();
+    const columns = new SampleColumns();
+    const many = Array.from({ length: 300 }, (_, i) => `m{i="${i}"} ${i}.5\n`).join('');
+    for (const text of [many, body, body]) {
+      const result = parseExposition(text, { seriesCache: cache, columns });
+      if (!result.ok) throw new Error(result.error.message);
+      expect(result.samples).toEqual([]);
+      const fromColumns = Array.from({ length: columns.length }, (_, i) => {
+        const timestampMs = columns.timestamps[i] ?? Number.NaN;
+        return {
+          labels: columns.entries[i]?.labels,
+          value: columns.values[i],
+          ...(Number.isNaN(timestampMs) ? {} : { timestampMs }),
+        };
+      });
+      expect(fromColumns).toEqual(parseOk(text));
+      expect(columns.entries).toHaveLength(columns.length);
+    }
+    const duplicate = parseExposition('a 1\nb 2\na 3\n', { seriesCache: cache, columns });
+    expect(duplicate).toMatchObject({ ok: false, error: { line: 3, column: 1 } });
   });
 });

@@ -39,7 +39,8 @@ export class ExpositionLineParser {
   private readonly labelNames: string[] = [];
 
   constructor(
-    protected readonly text: string,
+    /** The body, or the piece of it being parsed (a body may come in pieces that each end with a line). */
+    protected text: string,
     protected readonly format: ExpositionFormat,
   ) {}
 

@@ -80,6 +80,23 @@ export interface ParseExpositionOptions {
   readonly maxLineLength?: number;
   /** Series text seen in earlier bodies; samples then carry `cached`. */
   readonly seriesCache?: ExpositionSeriesCache;
+  /**
+   * With a series cache: where samples go instead of `samples` (which is then empty), one column each.
+   * Cleared at the start of the parse.
+   */
+  readonly columns?: SampleColumnSink;
+}
+
+/** Where a parse puts samples column by column (SampleColumns is the one the scrape loop uses). */
+export interface SampleColumnSink {
+  /** Samples held. */
+  readonly length: number;
+  /** Each sample's series cache entry, for samples 0 to length - 1. */
+  readonly entries: readonly CachedSeriesText[];
+  clear(): void;
+  push(entry: CachedSeriesText, value: number, timestampMs: number | undefined): void;
+  /** Called at the end of a body. */
+  trim(): void;
 }
 
 /** The outcome of parsing one body. */

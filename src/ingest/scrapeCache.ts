@@ -1,5 +1,6 @@
 import { labelsKey, type AppendResult, type Labels, type SampleAppender } from '../core/index.js';
 import type { CachedSeriesText, ExpositionSeriesCache, ParsedSample } from './expositionTypes.js';
+import { SampleColumns } from './sampleColumns.js';
 import { scrapeSamples, type ScrapeOutcome } from './scrapeHttp.js';
 import { labelLimitProblem, labelLimitsOf, mergeTargetLabels, type LabelLimits } from './scrapeLabels.js';
 import type { ScrapeTarget } from './scrapeTarget.js';
@@ -75,6 +76,8 @@ export class ScrapeCache implements ExpositionSeriesCache {
   /** Counts scrapes; every scrape gets a new number before its body is parsed. */
   scrape = 0;
   first: CachedSeriesText | undefined = undefined;
+  /** The last body's samples, column by column (see scrapeWithCache). */
+  readonly columns = new SampleColumns();
   private readonly entries = new Map<string, ScrapeCacheEntry>();
   /** One entry per label hash; entries sharing a hash are marked `mayAlias` (sticky, so always safe). */
   private readonly byHash = new Map<number, ScrapeCacheEntry>();
@@ -138,8 +141,14 @@ export class ScrapeCache implements ExpositionSeriesCache {
     // The parser only hands out entries this cache created in add().
     const entry = sample.cached as ScrapeCacheEntry | undefined;
     if (entry === undefined) return this.resolve(sample.labels);
+    return this.seriesOfEntry(entry);
+  }
+
+  /** The stored series of a series text's entry (as in `columns`); null when metric relabelling drops it. */
+  seriesOfEntry(cached: CachedSeriesText): TargetSeries | null {
+    const entry = cached as ScrapeCacheEntry;
     entry.seenScrape = this.scrape;
-    if (entry.series === undefined) entry.series = this.resolve(sample.labels);
+    if (entry.series === undefined) entry.series = this.resolve(entry.labels);
     return entry.series;
   }
 
@@ -147,9 +156,16 @@ export class ScrapeCache implements ExpositionSeriesCache {
    * The first label limit the samples' stored series break, or null (also when the target has no label
    * limits). Checked once per series text while the limits stay the same.
    */
-  labelLimitProblem(samples: readonly ParsedSample[]): string | null {
+  labelLimitProblem(samples: readonly ParsedSample[], columns?: SampleColumns): string | null {
     const limits = this.limits;
     if (limits === null) return null;
+    for (let i = 0; columns !== undefined && i < columns.length; i++) {
+      const entry = columns.entries[i] as ScrapeCacheEntry;
+      const series = this.seriesOfEntry(entry);
+      if (series === null) continue;
+      if (entry.limitProblem === undefined) entry.limitProblem = labelLimitProblem(series.labels, limits);
+      if (entry.limitProblem !== null) return entry.limitProblem;
+    }
     for (const sample of samples) {
       const series = this.seriesOf(sample);
       if (series === null) continue;
@@ -210,5 +226,9 @@ export class ScrapeCache implements ExpositionSeriesCache {
 
 /** Fetches and parses one scrape through the target's cache (see {@link scrapeSamples}). */
 export function scrapeWithCache(target: ScrapeTarget, cache: ScrapeCache): Promise<ScrapeOutcome> {
-  return scrapeSamples(target, { seriesCache: cache, beforeParse: () => cache.beginScrape(target) });
+  return scrapeSamples(target, {
+    seriesCache: cache,
+    columns: cache.columns,
+    beforeParse: () => cache.beginScrape(target),
+  });
 }

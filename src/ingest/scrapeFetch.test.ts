@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fetchScrapeBody } from './scrapeFetch.js';
+import { parseExposition } from './exposition.js';
+import { BODY_PIECE_BYTES, decodeBody, fetchScrapeBody } from './scrapeFetch.js';
 
 const servers: Server[] = [];
 afterAll(async () => {
@@ -27,7 +28,11 @@ describe('fetchScrapeBody', () => {
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Encoding': 'gzip' });
       res.end(gzipSync('a 1\n'));
     });
-    expect(await fetchScrapeBody(request(url))).toEqual({ ok: true, text: 'a 1\n', format: 'prometheus' });
+    expect(await fetchScrapeBody(request(url))).toEqual({
+      ok: true,
+      pieces: ['a 1\n'],
+      format: 'prometheus',
+    });
     expect(seen).toEqual(['gzip']);
   });
 
@@ -83,10 +88,39 @@ describe('fetchScrapeBody', () => {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('a{x="é"} 1\n');
     });
-    expect(await fetchScrapeBody(request(url))).toMatchObject({ ok: true, text: 'a{x="é"} 1\n' });
+    expect(await fetchScrapeBody(request(url))).toMatchObject({ ok: true, pieces: ['a{x="é"} 1\n'] });
     expect(await fetchScrapeBody(request('not a url'))).toEqual({
       ok: false,
       error: 'url "not a url" is not a valid URL',
     });
+  });
+
+  it('reads bodies larger than one piece, plain and gzip, in whole lines', async () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => `m{i="${i}",path="/é/${i % 7}"} ${i}\n`);
+    const body = lines.join('');
+    let gzip = false;
+    const url = await serve((_req, res) => {
+      res.writeHead(200, gzip ? { 'Content-Encoding': 'gzip' } : {});
+      res.end(gzip ? gzipSync(body) : body);
+    });
+    for (gzip of [false, true, false]) {
+      const result = await fetchScrapeBody(request(url));
+      if (!result.ok) throw new Error(result.error);
+      expect(result.pieces.length).toBeGreaterThan(2);
+      expect(result.pieces.join('')).toBe(body);
+      for (const piece of result.pieces) expect(piece.endsWith('\n')).toBe(true);
+      const parsed = parseExposition(result.pieces);
+      expect(parsed.ok && parsed.samples.length).toBe(lines.length);
+    }
+  });
+});
+
+describe('decodeBody', () => {
+  it('splits after newlines, keeps an over-long line whole, and refuses bad UTF-8', () => {
+    const long = `${'x'.repeat(BODY_PIECE_BYTES + 10)} 1\n`;
+    const pieces = decodeBody(Buffer.from(`a 1\n${long}b 2`));
+    expect(pieces).toEqual([`a 1\n`, long, 'b 2']);
+    expect(decodeBody(Buffer.alloc(0))).toEqual([]);
+    expect(decodeBody(Buffer.from([0x61, 0x20, 0xff, 0x0a]))).toBeNull();
   });
 });

@@ -12,9 +12,13 @@ export const SCRAPE_ACCEPT_HEADER =
 /** Which configured limit failed a scrape. */
 export type ScrapeLimit = 'sample' | 'label' | 'body_size';
 
-/** The body of one scrape, or why there is none. */
+/**
+ * The body of one scrape, or why there is none. The text comes in pieces of whole lines (see
+ * {@link decodeBody}); `parseExposition` takes them as they are.
+ */
 export type ScrapeBody =
-  { ok: true; text: string; format: ExpositionFormat } | { ok: false; error: string; limit?: ScrapeLimit };
+  | { ok: true; pieces: string[]; format: ExpositionFormat }
+  | { ok: false; error: string; limit?: ScrapeLimit };
 
 /** Where and how to fetch one body. */
 export interface ScrapeRequest {
@@ -66,10 +70,17 @@ export async function fetchScrapeBody(request: ScrapeRequest): Promise<ScrapeBod
         error: `server returned HTTP status ${response.status} ${response.statusText}; expected 200 (check the URL and metrics path)`,
       };
     }
-    const bytes = response.gzip ? await gunzipLimited(response.body, request.bodyLimitBytes) : response.body;
-    const text = decodeUtf8(bytes);
-    if (text === null) return { ok: false, error: 'body is not valid UTF-8; expected UTF-8 text' };
-    return { ok: true, text, format: formatOf(response.contentType) };
+    let pieces: string[] | null;
+    try {
+      const bytes = response.gzip
+        ? await gunzipLimited(response.body, request.bodyLimitBytes)
+        : response.body;
+      pieces = decodeBody(bytes);
+    } finally {
+      bodyBuffers.give(response.body);
+    }
+    if (pieces === null) return { ok: false, error: 'body is not valid UTF-8; expected UTF-8 text' };
+    return { ok: true, pieces, format: formatOf(response.contentType) };
   } catch (error) {
     if (error instanceof ScrapeFailure) {
       return error.limit === undefined
@@ -152,6 +163,35 @@ function send(url: URL, request: ScrapeRequest, deadline: number): Promise<RawRe
   });
 }
 
+/**
+ * Buffers that response bodies are read into, reused from scrape to scrape: a fresh buffer for each body
+ * of more than 128 KiB was a fresh mapping from the system, whose page faults cost more than the copy.
+ */
+class BodyBuffers {
+  private readonly idle: Buffer[] = [];
+  /** Memory of the buffers handed out; a body dropped after a timeout is simply collected. */
+  private readonly pooled = new WeakSet<ArrayBufferLike>();
+
+  /** A buffer of at least `size` bytes, its contents undefined. */
+  take(size: number): Buffer {
+    const buffer = this.idle.pop();
+    if (buffer !== undefined && buffer.length >= size) return buffer;
+    const fresh = Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024, buffer === undefined ? 0 : buffer.length));
+    this.pooled.add(fresh.buffer);
+    return fresh;
+  }
+
+  /** Takes back the buffer `view` was cut from; views of other memory are ignored. */
+  give(view: Buffer): void {
+    if (!this.pooled.has(view.buffer)) return;
+    // A few suffice: bodies are read one at a time per target, and targets are spread over the interval.
+    if (this.idle.length < 16 && view.buffer.byteLength <= 8 * 1024 * 1024)
+      this.idle.push(Buffer.from(view.buffer));
+  }
+}
+
+const bodyBuffers = new BodyBuffers();
+
 /** Reads a response body; fails as soon as it grows past `limit` bytes (0 = no limit). */
 function readBody(response: IncomingMessage, limit: number): Promise<Buffer> {
   if (response.statusCode !== 200) {
@@ -159,23 +199,42 @@ function readBody(response: IncomingMessage, limit: number): Promise<Buffer> {
     return Promise.resolve(Buffer.alloc(0));
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // Content-Length only sizes the first buffer, and not beyond what the limit (or 16 MiB) allows.
+    const length = Number(response.headers['content-length']);
+    const cap = limit > 0 ? Math.min(limit, 16 * 1024 * 1024) : 16 * 1024 * 1024;
+    let buffer = bodyBuffers.take(Number.isSafeInteger(length) && length > 0 ? Math.min(length, cap) : 0);
     let total = 0;
+    let done = false;
+    const failed = (error: Error): void => {
+      if (done) return;
+      done = true;
+      bodyBuffers.give(buffer);
+      reject(error);
+    };
     response.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (limit > 0 && total > limit) {
+      if (done) return;
+      if (limit > 0 && total + chunk.length > limit) {
         response.destroy();
-        reject(tooLarge(limit));
+        failed(tooLarge(limit));
         return;
       }
-      chunks.push(chunk);
+      if (total + chunk.length > buffer.length) {
+        const bigger = bodyBuffers.take(Math.max(2 * buffer.length, total + chunk.length));
+        buffer.copy(bigger, 0, 0, total);
+        bodyBuffers.give(buffer);
+        buffer = bigger;
+      }
+      chunk.copy(buffer, total);
+      total += chunk.length;
     });
-    response.on('end', () =>
-      resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, total)),
-    );
-    response.on('error', reject);
+    response.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(buffer.subarray(0, total));
+    });
+    response.on('error', failed);
     response.on('close', () => {
-      if (!response.complete) reject(new Error('the target closed the connection in the middle of the body'));
+      if (!response.complete) failed(new Error('the target closed the connection in the middle of the body'));
     });
   });
 }
@@ -196,6 +255,35 @@ function gunzipLimited(body: Buffer, limit: number): Promise<Buffer> {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Characters per piece of a decoded body. V8 puts strings over 128 KiB in fresh pages of their own (page
+ * faults on every scrape); pieces this size are ordinary heap strings.
+ */
+export const BODY_PIECE_BYTES = 64 * 1024;
+
+/**
+ * Decodes a body as UTF-8 into pieces of about {@link BODY_PIECE_BYTES}, each but the last ending just
+ * after a newline (which never occurs inside a multi-byte UTF-8 sequence); null when it is not UTF-8.
+ */
+export function decodeBody(bytes: Buffer): string[] | null {
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.length;
+    if (end - start > BODY_PIECE_BYTES) {
+      const newline = bytes.lastIndexOf(0x0a, start + BODY_PIECE_BYTES - 1);
+      // A line longer than a piece stays whole; the parser's line length limit deals with it.
+      const next = newline >= start ? newline : bytes.indexOf(0x0a, start + BODY_PIECE_BYTES);
+      if (next >= 0) end = next + 1;
+    }
+    const piece = decodeUtf8(bytes.subarray(start, end));
+    if (piece === null) return null;
+    pieces.push(piece);
+    start = end;
+  }
+  return pieces;
+}
 
 function decodeUtf8(bytes: Buffer): string | null {
   // Nearly every body is ASCII, which reads straight into a one-byte string.

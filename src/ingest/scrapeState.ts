@@ -8,6 +8,8 @@ import type { ScrapeTarget, TargetHealth, TargetStatus } from './scrapeTarget.js
 export interface ScrapeLogger {
   warn(obj: object, msg: string): void;
   debug?(obj: object, msg: string): void;
+  /** As pino's: lets the manager skip building debug entries nobody will see. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** Options for {@link ScrapeManager.create}. */

@@ -74,6 +74,18 @@ describe('EmbeddedTsdb references', () => {
     expect(db.seriesCount()).toBe(1);
   });
 
+  it('rounds fractional timestamps by ref as append() does, and finds refs of series created before', async () => {
+    const { db } = await openTemp();
+    const refs = [0, 1, 2].map((i) => db.getOrCreateRef({ __name__: 'r', i: String(i) }) ?? -1);
+    for (const ref of [...refs].reverse()) expect(db.appendRef(ref, 1000.4, 1)).toEqual({ ok: true });
+    expect(db.appendRef(refs[0] ?? -1, 1000.2, 2)).toEqual({ ok: false, reason: 'duplicate' });
+    expect(db.appendRef(refs[1] ?? -1, 1999.6, 3)).toEqual({ ok: true });
+    expect(db.appendRef(-1, 3000, 1)).toBeNull();
+    expect(db.appendRef(0.5, 3000, 1)).toBeNull();
+    const found = db.select(byName('r'), 0, 10_000).map((series) => [...series.t]);
+    expect(found).toEqual([[1000], [1000, 2000], [1000]]);
+  });
+
   it('invalidates a ref once retention forgets its series', async () => {
     const { db } = await openTemp();
     const ref = db.getOrCreateRef({ __name__: 'old' }) ?? -1;

@@ -51,6 +51,29 @@ describe('HeadArena', () => {
     expect(decode(third[1999] ?? new XorEncoder()).v[59]).toBe(1999 * 59 * 1.5);
   });
 
+  it('never lets a slot of a size that does not divide the slab run past its slab or overlap another', () => {
+    const arena = new HeadArena();
+    const size = HeadArena.slotSize(33);
+    expect(size).toBe(48);
+    // More 48-byte slots than fit one 256 KiB slab (5461 and 16 bytes over).
+    const addresses = Array.from({ length: 12_000 }, () => arena.take(size));
+    const pastEnd = addresses.filter((address) => (address % (1 << 18)) + size > 1 << 18);
+    expect(pastEnd).toEqual([]);
+    addresses.forEach((address, i) => {
+      const offset = address % (1 << 18);
+      arena.slabOf(address).fill(i % 251, offset, offset + size);
+    });
+    const overwritten = addresses.filter((address, i) => {
+      const offset = address % (1 << 18);
+      return !arena
+        .slabOf(address)
+        .subarray(offset, offset + size)
+        .every((b) => b === i % 251);
+    });
+    expect(overwritten).toEqual([]);
+    expect(arena.bytes()).toBe(3 * (1 << 18));
+  });
+
   it('gives a chunk bigger than a slab a buffer of its own', () => {
     const arena = new HeadArena();
     const encoder = new XorEncoder(arena);

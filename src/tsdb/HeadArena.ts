@@ -1,10 +1,18 @@
 /** Bytes per slab; slots of one size class are carved from slabs of their own. */
 const slabBytes = 1 << 18;
-/** Smallest slot; every slot size is this times a power of two. */
+/** Smallest slot; every slot size is this times a power of two, or one and a half times one. */
 const minSlotBytes = 32;
 
+/** The size class of a slot size: 32 → 0, 48 → 1, 64 → 2, 96 → 3, … */
+function classOf(size: number): number {
+  const k = Math.floor(Math.log2(size / minSlotBytes));
+  return size === minSlotBytes * 2 ** k ? 2 * k : 2 * k + 1;
+}
+
 /**
- * Memory for head chunks: power-of-two slots carved from shared 256 KiB slabs, reused through free lists.
+ * Memory for head chunks: slots carved from shared 256 KiB slabs, reused through free lists. Slot sizes step
+ * by 1.5 and 4/3 (32, 48, 64, 96, …) rather than 2, so a head sized for its predecessor wastes about half as
+ * much to rounding; a head that outgrows its slot doubles.
  * A typed array per series costs a few hundred bytes of bookkeeping besides its data (object, buffer,
  * backing store); with 100k series that was more than the samples themselves. A slot is an address:
  * slab index × slabBytes + offset. Chunks bigger than a slab get a buffer of their own (address -1).
@@ -20,16 +28,17 @@ export class HeadArena {
   private readonly bump: number[] = [];
   private held = 0;
 
-  /** Size class of a slot of `bytes` (a power of two, at least minSlotBytes). */
+  /** The smallest slot size that holds `bytes` (at least minSlotBytes). */
   static slotSize(bytes: number): number {
     let size = minSlotBytes;
-    while (size < bytes) size *= 2;
+    // 32 → 48 → 64 → 96 → …: after 2^k comes 1.5 × 2^k, after that 2^(k+1).
+    while (size < bytes) size = classOf(size) % 2 === 0 ? size * 1.5 : (size / 3) * 4;
     return size;
   }
 
   /** A zeroed slot of `size` bytes (a value of slotSize) no larger than a slab; returns its address. */
   take(size: number): number {
-    const cls = Math.log2(size / minSlotBytes);
+    const cls = classOf(size);
     const reused = this.free[cls]?.pop();
     let address: number;
     if (reused !== undefined) {
@@ -43,9 +52,9 @@ export class HeadArena {
         this.live[index] = 0;
         this.held++;
       }
-      // Sizes divide the slab size, so a slab is used up exactly at its end.
+      // The slab is used up once the next slot would not fit before its end (a 1.5 × 2^k size leaves a gap).
       const next = address + size;
-      this.bump[cls] = next % slabBytes === 0 ? -1 : next;
+      this.bump[cls] = (next % slabBytes) + size <= slabBytes && next % slabBytes !== 0 ? next : -1;
     }
     const index = Math.floor(address / slabBytes);
     this.live[index] = (this.live[index] ?? 0) + 1;
@@ -55,7 +64,7 @@ export class HeadArena {
 
   /** Returns a slot; a slab left with no slot in use is dropped (heads that all grew past its size). */
   give(address: number, size: number): void {
-    const cls = Math.log2(size / minSlotBytes);
+    const cls = classOf(size);
     let list = this.free[cls];
     if (list === undefined) this.free[cls] = list = [];
     const index = Math.floor(address / slabBytes);
@@ -153,6 +162,8 @@ export class ArenaBitWriter {
   private grow(): void {
     if (this.capacity === 0) throw new Error('head chunk written after release()');
     const old = this.view();
+    // Doubling, not one slot size up: every size a head passes through leaves slots behind in slabs that
+    // slower heads keep alive, so fewer, bigger steps hold less memory.
     const size = this.capacity * 2;
     let address = -1;
     let bytes: Uint8Array;

@@ -1,4 +1,4 @@
-import { METRIC_NAME_LABEL, sortedLabelNames } from '../core/index.js';
+import { assignLabel, METRIC_NAME_LABEL, sortedLabelNames } from '../core/index.js';
 import type { Labels } from '../core/index.js';
 import { compileMatcher, matchesAll } from './labelMatchers.js';
 import type { CompiledMatcher } from './labelMatchers.js';
@@ -39,11 +39,25 @@ function compareSeries(a: IndexedSeries, b: IndexedSeries): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-/** Series interned by label set, with an inverted index label name → value → series. */
+/**
+ * The refs of the series with one label value, ascending. A plain array of small integers costs 8 bytes a
+ * series; a Set of series cost about 25 (and every series is in one per label).
+ */
+type Postings = number[];
+
+const noPostings: readonly number[] = [];
+
+/** Series interned by label set, with an inverted index label name → value → series refs. */
 export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
   private readonly byKey = new Map<string, S>();
   private readonly byRef = new Map<number, S>();
-  private readonly postings = new Map<string, Map<string, Set<S>>>();
+  private readonly postings = new Map<string, Map<string, Postings>>();
+  /**
+   * Label name → values whose postings may still hold refs of removed series. Removing refs one at a time
+   * would cost a scan of the list per series (retention removes many at once), so they are compacted in one
+   * pass before the index is next read or added to.
+   */
+  private readonly stale = new Map<string, Set<string>>();
   private readonly seenMetricNames = new Set<string>();
   /** One copy of each label name and value in use, with how many series use it. */
   private readonly strings = new Map<string, InternedString>();
@@ -95,12 +109,14 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
    * and names and values shared with series already held, instead of one copy of each string per series.
    */
   canonicalLabels(labels: Labels): Labels {
-    // fromEntries defines properties, so a label named "__proto__" stays a label (assignment would not).
-    const entries = sortedLabelNames(labels).map((name) => [
-      this.intern(name),
-      this.intern(labels[name] ?? ''),
-    ]);
-    return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
+    const names = sortedLabelNames(labels);
+    // JSON.parse builds an object holding all its properties inside itself; objects built by fromEntries or
+    // assignment keep those past the fourth in a separate array, about 30 bytes more per series. JSON also
+    // keeps a label named "__proto__" an own property (and assignLabel sets it as one).
+    const blank = Object.fromEntries(names.map((name) => [this.intern(name), '']));
+    const out = JSON.parse(JSON.stringify(blank)) as Record<string, string>;
+    for (const name of names) assignLabel(out, name, this.intern(labels[name] ?? ''));
+    return Object.freeze(out);
   }
 
   private intern(value: string): string {
@@ -120,18 +136,20 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
     if (entry.uses <= 0) this.strings.delete(value);
   }
 
-  /** Adds a series to the index. */
+  /** Adds a series to the index; its ref must be a positive integer below 2^31 that no held series has. */
   add(series: S): void {
+    // A removed series' ref may still be listed; compacting first keeps a re-added ref from being listed twice.
+    this.compactPostings();
     series.rank = -1;
     this.unranked++;
     this.byKey.set(series.key, series);
     this.byRef.set(series.ref, series);
     for (const [name, value] of Object.entries(series.labels)) {
       let values = this.postings.get(name);
-      if (values === undefined) this.postings.set(name, (values = new Map<string, Set<S>>()));
-      let refs = values.get(value);
-      if (refs === undefined) values.set(value, (refs = new Set<S>()));
-      refs.add(series);
+      if (values === undefined) this.postings.set(name, (values = new Map<string, Postings>()));
+      const refs = values.get(value);
+      if (refs === undefined) values.set(value, [series.ref]);
+      else insertSorted(refs, series.ref);
       this.use(name, 1);
       this.use(value, 1);
     }
@@ -140,22 +158,40 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
 
   /** Removes a series from the index. */
   remove(series: S): void {
+    if (this.byRef.get(series.ref) !== series) return;
     this.byKey.delete(series.key);
     this.byRef.delete(series.ref);
     for (const [name, value] of Object.entries(series.labels)) {
       this.use(name, -1);
       this.use(value, -1);
+      let values = this.stale.get(name);
+      if (values === undefined) this.stale.set(name, (values = new Set<string>()));
+      values.add(value);
+    }
+  }
+
+  /** Drops refs of removed series from the postings they were in, and postings left empty. */
+  private compactPostings(): void {
+    if (this.stale.size === 0) return;
+    for (const [name, staleValues] of this.stale) {
       const values = this.postings.get(name);
-      const refs = values?.get(value);
-      if (values === undefined || refs === undefined) continue;
-      refs.delete(series);
-      if (refs.size === 0) values.delete(value);
+      if (values === undefined) continue;
+      for (const value of staleValues) {
+        const refs = values.get(value);
+        if (refs === undefined) continue;
+        let kept = 0;
+        for (const ref of refs) if (this.byRef.has(ref)) refs[kept++] = ref;
+        refs.length = kept;
+        if (kept === 0) values.delete(value);
+      }
       if (values.size === 0) this.postings.delete(name);
     }
+    this.stale.clear();
   }
 
   /** Label names in use, sorted; only those of matching series when matchers are given. */
   labelNames(matchers?: readonly LabelMatcher[]): string[] {
+    this.compactPostings();
     if (matchers === undefined || matchers.length === 0) return [...this.postings.keys()].sort();
     const names = new Set<string>();
     for (const series of this.matching(matchers))
@@ -165,6 +201,7 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
 
   /** Values of one label, sorted; only those of matching series when matchers are given. */
   labelValues(name: string, matchers?: readonly LabelMatcher[]): string[] {
+    this.compactPostings();
     if (matchers === undefined || matchers.length === 0)
       return [...(this.postings.get(name)?.keys() ?? [])].sort();
     const values = new Set<string>();
@@ -180,32 +217,55 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
    * so their postings narrow the candidates; every candidate is then checked against all matchers.
    */
   matching(matchers: readonly LabelMatcher[]): S[] {
+    this.compactPostings();
     const compiled = matchers.map(compileMatcher);
     // Postings hold exactly the series a narrowing matcher accepts; only the others are checked per series.
     const unchecked: CompiledMatcher[] = [];
-    let candidates: Set<S> | null = null;
+    let candidates: ArrayLike<number> | null = null;
     for (const m of compiled) {
       if (m.matches('')) {
         unchecked.push(m);
         continue;
       }
       const found = this.postingsFor(m);
-      candidates = candidates === null ? found : intersect(candidates, found);
-      if (candidates.size === 0) return [];
+      candidates = candidates === null ? found : intersectSorted(candidates, found);
+      if (candidates.length === 0) return [];
     }
     const out: S[] = [];
-    for (const series of candidates ?? this.byRef.values())
+    if (candidates === null) {
+      for (const series of this.byRef.values())
+        if (unchecked.length === 0 || matchesAll(unchecked, series.labels)) out.push(series);
+      return out;
+    }
+    for (let i = 0; i < candidates.length; i++) {
+      // Postings were compacted above, so every ref in them is held.
+      const series = this.byRef.get(candidates[i] ?? 0) as S;
       if (unchecked.length === 0 || matchesAll(unchecked, series.labels)) out.push(series);
+    }
     return out;
   }
 
-  private postingsFor(m: CompiledMatcher): Set<S> {
+  /** Refs of the series `m` accepts, ascending (the index's own array for `=`: read only). */
+  private postingsFor(m: CompiledMatcher): ArrayLike<number> {
     const values = this.postings.get(m.name);
-    if (values === undefined) return new Set();
-    if (m.matcher.type === '=') return values.get(m.matcher.value) ?? new Set();
-    const found = new Set<S>();
-    for (const [value, series] of values) if (m.matches(value)) for (const s of series) found.add(s);
-    return found;
+    if (values === undefined) return noPostings;
+    if (m.matcher.type === '=') return values.get(m.matcher.value) ?? noPostings;
+    const lists: Postings[] = [];
+    let total = 0;
+    for (const [value, refs] of values) {
+      if (!m.matches(value)) continue;
+      lists.push(refs);
+      total += refs.length;
+    }
+    if (lists.length <= 1) return lists[0] ?? noPostings;
+    // A series has one value per label, so the lists are disjoint: concatenate, then sort numerically.
+    const union = new Float64Array(total);
+    let at = 0;
+    for (const refs of lists) {
+      union.set(refs, at);
+      at += refs.length;
+    }
+    return union.sort();
   }
 }
 
@@ -214,10 +274,53 @@ interface InternedString {
   uses: number;
 }
 
-function intersect<T>(a: Set<T>, b: Set<T>): Set<T> {
-  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  const out = new Set<T>();
-  for (const ref of small) if (large.has(ref)) out.add(ref);
+/** Inserts `ref` into ascending `refs`; new series have the highest ref so far, so this is nearly always a push. */
+function insertSorted(refs: Postings, ref: number): void {
+  let hi = refs.length;
+  if (hi === 0 || (refs[hi - 1] ?? 0) < ref) {
+    refs.push(ref);
+    return;
+  }
+  let lo = 0;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((refs[mid] ?? 0) < ref) lo = mid + 1;
+    else hi = mid;
+  }
+  if (refs[lo] !== ref) refs.splice(lo, 0, ref);
+}
+
+/** The refs in both ascending lists, ascending; binary searches the longer one when the other is much shorter. */
+function intersectSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
+  const [small, large] = a.length <= b.length ? [a, b] : [b, a];
+  const out: number[] = [];
+  if (small.length * 16 < large.length) {
+    let lo = 0;
+    for (let i = 0; i < small.length; i++) {
+      const ref = small[i] ?? 0;
+      let hi = large.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((large[mid] ?? 0) < ref) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === large.length) break;
+      if (large[lo] === ref) out.push(ref);
+    }
+    return out;
+  }
+  let i = 0;
+  let j = 0;
+  while (i < small.length && j < large.length) {
+    const x = small[i] ?? 0;
+    const y = large[j] ?? 0;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
   return out;
 }
 

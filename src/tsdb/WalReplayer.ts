@@ -1,6 +1,6 @@
 import { chunkMetaSize, labelOrderKey, TsdbSeries } from './SeriesIndex.js';
 import type { SeriesIndex } from './SeriesIndex.js';
-import { decodeHeadChunk, decodeSamples, decodeSeries, WalRecordType } from './walRecords.js';
+import { decodeAnySamples, decodeHeadChunk, decodeSeries, WalRecordType } from './walRecords.js';
 import { decodeXorChunk } from './XorChunk.js';
 
 /** Applies checkpoint and WAL records at open; samples already held (in chunk files) are skipped. */
@@ -22,8 +22,8 @@ export class WalReplayer {
   record(payload: Buffer): void {
     const type = payload[0];
     if (type === WalRecordType.Series) this.series(payload);
-    else if (type === WalRecordType.Samples) {
-      const { refs, ts, vs } = decodeSamples(payload);
+    else if (type === WalRecordType.Samples || type === WalRecordType.DeltaSamples) {
+      const { refs, ts, vs } = decodeAnySamples(payload);
       for (let i = 0; i < refs.length; i++) this.sample(refs[i] ?? 0, ts[i] ?? 0, vs[i] ?? 0);
     } else if (type === WalRecordType.HeadChunk) {
       const { ref, minT, count, data } = decodeHeadChunk(payload);
