@@ -15,6 +15,7 @@ const HEAVY = [
   '/src/server/',
   '/src/store/',
   '/src/promql/',
+  '/src/tsdb/',
   '/node_modules/fastify/',
   '/node_modules/kysely/',
 ];

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: sets the agent's V8 flags when this process is `swas agent run` or `swas probe run` (ADR 0003).
+import './agentV8Flags.js';
 import { Command, CommanderError } from 'commander';
 import { registerAgent } from './agent.js';
 import { registerAgentRun, registerProbe } from './agentRun.js';

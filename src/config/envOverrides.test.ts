@@ -15,7 +15,7 @@ describe('readEnvOverrides', () => {
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-  const read = (env: NodeJS.ProcessEnv) => readEnvOverrides(env, swasConfigSchema);
+  const read = (env: NodeJS.ProcessEnv) => readEnvOverrides(env, swasConfigSchema.unwrap());
 
   it('sets a key that itself ends in _file to the variable’s value, not to a file’s contents', () => {
     const { overrides, issues } = read({

@@ -44,7 +44,7 @@ export interface LoadConfigOptions {
 export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const path = resolve(file);
   const dir = dirname(path);
-  const env = readEnvOverrides(options.env ?? process.env, swasConfigSchema);
+  const env = readEnvOverrides(options.env ?? process.env, swasConfigSchema.unwrap());
   if (env.issues.length > 0) throw new ConfigError(env.issues);
   const main = await loadYamlFile(path, swasConfigSchema, env.overrides);
   if (!main.ok) throw new ConfigError(main.issues);

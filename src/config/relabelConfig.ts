@@ -1,4 +1,4 @@
-import { compileAnchoredRegex } from '../tsdb/index.js';
+import { compileAnchoredRe2 } from '../core/index.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -60,7 +60,7 @@ const templatedName = /^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$/;
 /** Checks a relabel config as Prometheus does at load; null when it is usable. */
 export function relabelConfigProblem(config: RelabelConfig): RelabelProblem | null {
   const { action } = config;
-  const compiled = compileAnchoredRegex(config.regex);
+  const compiled = compileAnchoredRe2(config.regex);
   if (!compiled.ok) {
     return { field: 'regex', message: `${compiled.error}; write the pattern in RE2 syntax` };
   }

@@ -162,3 +162,24 @@ function translateClass(pattern: string, start: number, ci: boolean): ClassResul
   }
   return { ok: false, error: `missing closing ]: ${pattern.slice(start)}` };
 }
+
+/** An RE2 pattern compiled as a fully anchored JavaScript RegExp, or why it does not compile. */
+export type AnchoredRe2 = { ok: true; regex: RegExp } | { ok: false; error: string };
+
+/**
+ * Compiles an RE2 pattern anchored at both ends (`^(?:…)$`, dot matches newline), the way Prometheus applies
+ * label-matcher and relabel regexes. Errors are worded as Prometheus words them (`error parsing regexp: …`).
+ * No cache: callers that compile the same pattern often (the TSDB's matchers) keep their own.
+ */
+export function compileAnchoredRe2(pattern: string): AnchoredRe2 {
+  const translated = translateRe2(pattern);
+  if (!translated.ok) return { ok: false, error: `error parsing regexp: ${translated.error}` };
+  try {
+    return { ok: true, regex: new RegExp(`^(?:${translated.source})$`, 's') };
+  } catch (error) {
+    // V8 words it as "Invalid regular expression: /<source>/<flags>: <reason>"; keep only the reason.
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = message.slice(message.lastIndexOf(': ') + 2);
+    return { ok: false, error: `error parsing regexp: ${reason.toLowerCase()}: \`${pattern}\`` };
+  }
+}
