@@ -83,6 +83,8 @@ export class ScrapeCache implements ExpositionSeriesCache {
   private readonly byHash = new Map<number, ScrapeCacheEntry>();
   // Kept across config changes so a series keeps its staleness state when its text is re-resolved.
   private readonly byKey = new Map<string, TargetSeries>();
+  /** Label strings copied during this scrape, so entries of one scrape share them (see own()). */
+  private readonly owned = new Map<string, string>();
   private honorLabels: boolean | null = null;
   private metricRelabel: ScrapeTarget['metricRelabel'] = undefined;
   private limits: LabelLimits | null = null;
@@ -100,10 +102,16 @@ export class ScrapeCache implements ExpositionSeriesCache {
     // The parser's text is a slice of the whole body: a copy of its own keeps the body from staying in
     // memory and is much faster to compare character by character.
     const raw = Buffer.from(text, 'utf8').toString('utf8');
+    // The parsed labels are slices of the body too (from 13 characters on, V8 slices rather than copies), so
+    // each entry would keep a whole scrape body alive: copy them, sharing the copies within the scrape.
+    // (fromEntries defines own properties, so a label named __proto__ stays a label.)
+    const ownLabels: Labels = Object.fromEntries(
+      Object.entries(labels).map(([name, value]) => [this.own(name), this.own(value)]),
+    );
     const entry: ScrapeCacheEntry = {
       raw,
-      labels,
-      name: labels.__name__ ?? '',
+      labels: ownLabels,
+      name: ownLabels.__name__ ?? '',
       hash,
       next: undefined,
       mayAlias: false,
@@ -120,6 +128,7 @@ export class ScrapeCache implements ExpositionSeriesCache {
   /** Starts a scrape of `target`; forgets resolved texts when its label policy changed. */
   beginScrape(target: ScrapeTarget): void {
     this.scrape++;
+    this.owned.clear();
     const limitsKey = `${target.labelLimit ?? 0}/${target.labelNameLengthLimit ?? 0}/${target.labelValueLengthLimit ?? 0}`;
     if (limitsKey !== this.limitsKey) {
       this.limitsKey = limitsKey;
@@ -194,6 +203,16 @@ export class ScrapeCache implements ExpositionSeriesCache {
     this.byHash.clear();
     for (const entry of this.entries.values()) this.trackHash(entry);
     for (const [key, series] of this.byKey) if (series.seenScrape !== this.scrape) this.byKey.delete(key);
+  }
+
+  /** A copy of `text` that holds no part of a scrape body, one per distinct text within a scrape. */
+  private own(text: string): string {
+    let copy = this.owned.get(text);
+    if (copy === undefined) {
+      copy = Buffer.from(text, 'utf8').toString('utf8');
+      this.owned.set(copy, copy);
+    }
+    return copy;
   }
 
   private trackHash(entry: ScrapeCacheEntry): void {
