@@ -7,23 +7,21 @@
  * polls `timestamp(swas_bench_marker)` to see when each tracked agent's batch became queryable.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { envNumber, type BenchContext } from './lib/context.js';
-import { REPO_ROOT } from './lib/engines.js';
 import type { AgentLoadConfig, AgentLoadReport } from './lib/agentLoad.js';
+import { buildCompiledSwas } from './lib/compiledSwas.js';
 import { freePort } from './lib/ports.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { spawnLogged, stopChild, waitHttpOk } from './lib/processes.js';
 import { median, round } from './lib/stats.js';
 
 const TSX_IMPORT = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const SWAS_CLI = join(REPO_ROOT, 'src/cli/main.ts');
 const LOAD_CHILD = fileURLToPath(new URL('./lib/agentLoad.ts', import.meta.url));
 const MB = 1024 * 1024;
 
@@ -47,7 +45,7 @@ interface Server {
   readonly child: ChildProcess;
 }
 
-async function startServer(ctx: BenchContext): Promise<Server> {
+async function startServer(ctx: BenchContext, bin: string): Promise<Server> {
   const dir = join(ctx.dir, 'swas');
   await mkdir(dir, { recursive: true });
   const port = await freePort();
@@ -58,7 +56,7 @@ async function startServer(ctx: BenchContext): Promise<Server> {
       'log:\n  level: warn\n  format: json\n',
   );
   const args = ['token', 'create', '--role', 'admin', '--name', 'bench', '--config', config, '--json'];
-  const created = spawnSync(process.execPath, ['--import', TSX_IMPORT, SWAS_CLI, ...args], {
+  const created = spawnSync(process.execPath, [bin, ...args], {
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -66,11 +64,7 @@ async function startServer(ctx: BenchContext): Promise<Server> {
     throw new Error(`swas token create failed (exit ${created.status}):\n${created.stderr}`);
   const token = (JSON.parse(created.stdout) as { token: string }).token;
   const logFile = join(dir, 'swas.log');
-  const child = spawnLogged(
-    process.execPath,
-    ['--import', TSX_IMPORT, SWAS_CLI, 'up', '--config', config],
-    logFile,
-  );
+  const child = spawnLogged(process.execPath, [bin, 'up', '--config', config], logFile);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitHttpOk(`${url}/-/ready`, child, 'swas', logFile, 120_000);
@@ -130,28 +124,6 @@ async function watchProcess(pid: number, seconds: number, alive: () => boolean) 
   return { cpuShare: cpu / wall, cpuSeconds: cpu, wallSeconds: wall, rss };
 }
 
-/** Transpiles src/ to `dir`/dist with esbuild (no type check), so the agent runs as the installed one does. */
-async function buildAgent(dir: string): Promise<string> {
-  const sources = spawnSync('git', ['ls-files', '-co', '--exclude-standard', 'src'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-  })
-    .stdout.split('\n')
-    // A file deleted but not yet committed is still listed; esbuild would fail on it.
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && existsSync(join(REPO_ROOT, f)));
-  const esbuild = join(REPO_ROOT, 'node_modules/.bin/esbuild');
-  const out = join(dir, 'dist');
-  const built = spawnSync(
-    esbuild,
-    [...sources, `--outdir=${out}`, '--outbase=src', '--format=esm', '--platform=node', '--log-level=error'],
-    { cwd: REPO_ROOT, encoding: 'utf8' },
-  );
-  if (built.status !== 0) throw new Error(`esbuild of src/ failed:\n${built.stderr}`);
-  await copyFile(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
-  await symlink(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
-  return join(out, 'cli/main.js');
-}
-
 async function waitConnected(server: Server, name: string, child: ChildProcess, logFile: string) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -168,10 +140,9 @@ async function waitConnected(server: Server, name: string, child: ChildProcess, 
 }
 
 /** Part (a): one real agent, default collectors, 10 s interval. */
-async function footprint(ctx: BenchContext, server: Server, seconds: number): Promise<void> {
+async function footprint(ctx: BenchContext, server: Server, bin: string, seconds: number): Promise<void> {
   const dir = join(ctx.dir, 'agent');
   await mkdir(dir, { recursive: true });
-  const main = await buildAgent(join(ctx.dir, 'build'));
   const config = join(dir, 'agent.yaml');
   const token = await enrollmentToken(server);
   await writeFile(
@@ -179,7 +150,7 @@ async function footprint(ctx: BenchContext, server: Server, seconds: number): Pr
     `server: ${server.url}\nname: bench-footprint\nenrollment_token: ${token}\nstate_dir: state\ninterval: 10s\n`,
   );
   const logFile = join(dir, 'agent.log');
-  const args = [main, 'agent', 'run', '--config', config, '--log-format', 'json', '--log-level', 'warn'];
+  const args = [bin, 'agent', 'run', '--config', config, '--log-format', 'json', '--log-level', 'warn'];
   const child = spawnLogged(process.execPath, args, logFile);
   try {
     await waitConnected(server, 'bench-footprint', child, logFile);
@@ -189,7 +160,7 @@ async function footprint(ctx: BenchContext, server: Server, seconds: number): Pr
     const series = await queryScalar(server, 'count({agent="bench-footprint"})');
     const baseline = await idleNodeRss(dir);
     const note =
-      `compiled agent (esbuild of src/, node ${process.version}), default collectors, ${series} series; ` +
+      `compiled agent (esbuild of src/, run by bin/swas.js, node ${process.version}), default collectors, ${series} series; ` +
       `an idle node process alone is ${round(baseline / MB)} MB`;
     ctx.figure('footprint_rss_max', {
       value: round(Math.max(...watched.rss) / MB),
@@ -374,10 +345,12 @@ function scaleFigures(
 /** Runs the footprint and the scale parts against one server. */
 export async function run(ctx: BenchContext): Promise<void> {
   const settings = agentSettings();
-  const server = await startServer(ctx);
+  // Server and agent run compiled, as the installed `swas` command runs them.
+  const bin = await buildCompiledSwas(join(ctx.dir, 'build'));
+  const server = await startServer(ctx, bin);
   try {
     ctx.log(`server up at ${server.url}; footprint for ${settings.footprintSeconds} s`);
-    await footprint(ctx, server, settings.footprintSeconds);
+    await footprint(ctx, server, bin, settings.footprintSeconds);
     await scale(ctx, server, settings);
   } finally {
     await stopChild(server.child);

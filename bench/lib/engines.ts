@@ -6,16 +6,13 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { buildCompiledSwas } from './compiledSwas.js';
 import { spawnLogged, stopChild, waitHttpOk } from './processes.js';
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SWAS_CLI = join(REPO_ROOT, 'src/cli/main.ts');
-// A bare `tsx` would resolve from the working directory; resolve it from this checkout instead.
-const TSX_IMPORT = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** The Debian package's binary. */
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 
@@ -94,7 +91,10 @@ ${setup.extraYaml ?? ''}`,
   return engine('prometheus', url, child, {}, logFile);
 }
 
-/** Starts swas from this checkout (`src/cli/main.ts up`) with a viewer token for the query API. */
+/**
+ * Starts swas from this checkout, compiled as the installed command runs it (`swas up`), with a viewer token
+ * for the query API.
+ */
 export async function startSwas(setup: ScrapeSetup): Promise<Engine> {
   const dir = join(setup.dir, 'swas');
   await mkdir(dir, { recursive: true });
@@ -116,8 +116,9 @@ scrape_configs:
       - targets: [${quoted(setup.targets)}]
 ${setup.extraYaml ?? ''}`,
   );
+  const bin = await buildCompiledSwas(join(dir, 'build'));
   const tokenArgs = ['token', 'create', '--role', 'viewer', '--name', 'bench', '--config', config, '--json'];
-  const created = spawnSync(process.execPath, ['--import', TSX_IMPORT, SWAS_CLI, ...tokenArgs], {
+  const created = spawnSync(process.execPath, [bin, ...tokenArgs], {
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -127,11 +128,7 @@ ${setup.extraYaml ?? ''}`,
   const logFile = join(dir, 'swas.log');
   // Extra node flags for swas only, e.g. SWAS_BENCH_SWAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.SWAS_BENCH_SWAS_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawnLogged(
-    process.execPath,
-    [...nodeArgs, '--import', TSX_IMPORT, SWAS_CLI, 'up', '--config', config],
-    logFile,
-  );
+  const child = spawnLogged(process.execPath, [...nodeArgs, bin, 'up', '--config', config], logFile);
   const url = `http://127.0.0.1:${setup.port}`;
   try {
     await waitHttpOk(`${url}/-/ready`, child, 'swas', logFile, setup.readyTimeoutMs);
