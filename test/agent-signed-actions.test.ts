@@ -303,6 +303,8 @@ steps:
   });
 
   it('an agent without a pinned key refuses, says how to fix it, and the run step records the refusal', async () => {
+    // The test before restarts the server: the agent may still be reconnecting.
+    await connected('legacy-1');
     expect(legacy.log()).toContain('pins no server key: it refuses every action until it is enrolled again');
     const response = await swas.request('POST', '/api/v1/runbooks/restart-legacy/run', admin, {});
     expect(response.status).toBe(201);
