@@ -22,6 +22,8 @@ describe('swas probe: a probe-only agent', { timeout: 90_000 }, () => {
   let swas: TestServer;
   let admin: string;
   let probe: AgentProcess;
+  let port: number;
+  const start = () => startTestServer(tmp.dir, push(''), {}, {}, { port });
 
   const push = (extra: string) => `agents:
   push:
@@ -35,7 +37,8 @@ ${extra}`;
     webPort = await freePort();
     web = createServer((_request, response) => response.end('ok'));
     await new Promise<void>((resolve) => web.listen(webPort, '127.0.0.1', resolve));
-    swas = await startTestServer(tmp.dir, push(''));
+    port = await freePort();
+    swas = await start();
     admin = await swas.token('admin');
     const token = await enrollmentToken(swas, admin, { role: 'probe' });
     await writeFile(
@@ -52,9 +55,11 @@ ${extra}`;
     await tmp?.remove();
   });
 
-  const query = async (expr: string) =>
-    ((await swas.get(`/api/v1/query?query=${encodeURIComponent(expr)}`, admin)).body as QueryBody).data
-      .result;
+  const query = async (expr: string, at?: number) => {
+    const time = at === undefined ? '' : `&time=${at / 1000}`;
+    const response = await swas.get(`/api/v1/query?query=${encodeURIComponent(expr)}${time}`, admin);
+    return (response.body as QueryBody).data.result;
+  };
 
   it('runs the probes pushed to it from its own vantage point and collects nothing of its host', async () => {
     await eventually(
@@ -65,6 +70,26 @@ ${extra}`;
     );
     expect(await query('node_load1{agent="office-1"}')).toEqual([]);
     expect(await query('node_memory_MemTotal_bytes{agent="office-1"}')).toEqual([]);
+  });
+
+  it('keeps probing while cut off from the server, and its spooled results arrive afterwards', async () => {
+    await swas.stop();
+    const outageStart = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const outageEnd = Date.now();
+    swas = await start();
+    admin = await swas.token('admin');
+    const windowS = Math.floor((outageEnd - outageStart) / 1000);
+    // One probe a second: every probe run during the outage is there, with the time it ran.
+    const count = await eventually('the spooled probe results to be replayed', async () => {
+      const r = await query(
+        `count_over_time(probe_success{vantage="office-1", probe="homepage"}[${windowS}s])`,
+        outageEnd,
+      );
+      const n = Number(r[0]?.value[1] ?? 0);
+      return n >= windowS - 1 ? n : null;
+    });
+    expect(count).toBeLessThanOrEqual(windowS + 1);
   });
 
   it('refuses pushed collectors and says why', async () => {
