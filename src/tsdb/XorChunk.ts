@@ -17,15 +17,16 @@ const sharedArena = new HeadArena();
  * stream (this object is the stream's writer, so a head is one object). The first timestamp is kept beside
  * the stream (minT), not in it.
  */
-export class XorEncoder extends ArenaBitWriter {
+export class XorEncoder extends ArenaBitWriter implements XorWindow {
   count = 0;
   minT = 0;
   maxT = 0;
   private delta = 0;
   private hi = 0;
   private lo = 0;
-  private leading = -1;
-  private trailing = 0;
+  /** The XOR window of the last value written (see writeXorBits); the encoder carries it to save an object. */
+  leading = -1;
+  trailing = 0;
 
   constructor(arena: HeadArena = sharedArena, capacity?: number) {
     super(arena, capacity);
@@ -44,35 +45,12 @@ export class XorEncoder extends ArenaBitWriter {
       const delta = t - this.maxT;
       writeDeltaOfDelta(this, delta - this.delta);
       this.delta = delta;
-      this.writeXor(hi ^ this.hi, lo ^ this.lo);
+      writeXorBits(this, this, hi ^ this.hi, lo ^ this.lo);
     }
     this.hi = hi;
     this.lo = lo;
     this.maxT = t;
     this.count++;
-  }
-
-  private writeXor(xhi: number, xlo: number): void {
-    if (xhi === 0 && xlo === 0) {
-      this.writeBits(0, 1);
-      return;
-    }
-    this.writeBits(1, 1);
-    // Five bits hold the leading-zero count, so it is capped at 31 as in Prometheus.
-    const leading = Math.min(31, xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo));
-    const trailing = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
-    if (this.leading >= 0 && leading >= this.leading && trailing >= this.trailing) {
-      this.writeBits(0, 1);
-      writeShifted(this, xhi, xlo, this.trailing, 64 - this.leading - this.trailing);
-      return;
-    }
-    this.leading = leading;
-    this.trailing = trailing;
-    const significant = 64 - leading - trailing;
-    this.writeBits(1, 1);
-    this.writeBits(leading, 5);
-    this.writeBits(significant & 63, 6); // 64 significant bits are written as 0
-    writeShifted(this, xhi, xlo, trailing, significant);
   }
 }
 
@@ -80,8 +58,46 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
+/** Where the bits go: the head's arena writer or a sealed column's writer. */
+export interface BitSink {
+  writeBits(value: number, n: number): void;
+}
+
+/** The window (leading and trailing zero bits) the last XOR written used; leading -1 before the first. */
+export interface XorWindow {
+  leading: number;
+  trailing: number;
+}
+
+/**
+ * Writes the XOR of a value with the previous one as Gorilla does: '0' when equal; '10' + the bits within the
+ * previous window when they fit; else '11', 5 bits of leading zeros (capped at 31, as in Prometheus), 6 bits
+ * of significant-bit count (64 written as 0), then the bits.
+ */
+export function writeXorBits(bits: BitSink, window: XorWindow, xhi: number, xlo: number): void {
+  if (xhi === 0 && xlo === 0) {
+    bits.writeBits(0, 1);
+    return;
+  }
+  bits.writeBits(1, 1);
+  const leading = Math.min(31, xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo));
+  const trailing = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
+  if (window.leading >= 0 && leading >= window.leading && trailing >= window.trailing) {
+    bits.writeBits(0, 1);
+    writeShifted(bits, xhi, xlo, window.trailing, 64 - window.leading - window.trailing);
+    return;
+  }
+  window.leading = leading;
+  window.trailing = trailing;
+  const significant = 64 - leading - trailing;
+  bits.writeBits(1, 1);
+  bits.writeBits(leading, 5);
+  bits.writeBits(significant & 63, 6);
+  writeShifted(bits, xhi, xlo, trailing, significant);
+}
+
 /** Writes `n` bits of the 64-bit value (hi, lo) shifted right by `shift`. */
-function writeShifted(bits: ArenaBitWriter, hi: number, lo: number, shift: number, n: number): void {
+function writeShifted(bits: BitSink, hi: number, lo: number, shift: number, n: number): void {
   let h = hi >>> 0;
   let l = lo >>> 0;
   if (shift >= 32) {

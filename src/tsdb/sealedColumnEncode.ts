@@ -16,6 +16,7 @@ import {
   HI,
   LO,
 } from './sealedColumnFormat.js';
+import { writeXorBits, type XorWindow } from './XorChunk.js';
 
 /** A growable, reusable bit stream writer (most significant bit first). */
 export class BitWriter {
@@ -28,7 +29,7 @@ export class BitWriter {
   }
 
   /** Writes the low `n` bits (0..32) of `value`. */
-  write(value: number, n: number): void {
+  writeBits(value: number, n: number): void {
     if (n === 0) return;
     const at = this.bitLength >>> 3;
     if (at + 5 > this.buf.length) this.grow();
@@ -49,18 +50,18 @@ export class BitWriter {
   /** Writes the low `n` bits (0..53) of the non-negative integer `x`. */
   writeLong(x: number, n: number): void {
     if (n <= 32) {
-      this.write(x >>> 0, n);
+      this.writeBits(x >>> 0, n);
     } else {
       const hi = Math.floor(x / twoTo32);
-      this.write(hi >>> 0, n - 32);
-      this.write((x - hi * twoTo32) >>> 0, 32);
+      this.writeBits(hi >>> 0, n - 32);
+      this.writeBits((x - hi * twoTo32) >>> 0, 32);
     }
   }
 
   /** A non-negative integer below 2^53: its bit length in 6 bits, then its bits. */
   writeVar(x: number): void {
     const n = bitLength(x);
-    this.write(n, 6);
+    this.writeBits(n, 6);
     this.writeLong(x, n);
   }
 
@@ -164,13 +165,13 @@ function writeRice(w: BitWriter, z: Float64Array, n: number, k: number): void {
       // q ones and a zero, then the k low bits.
       let ones = q;
       while (ones >= 31) {
-        w.write(0x7fffffff, 31);
+        w.writeBits(0x7fffffff, 31);
         ones -= 31;
       }
-      w.write(((1 << (ones + 1)) - 2) >>> 0, ones + 1);
+      w.writeBits(((1 << (ones + 1)) - 2) >>> 0, ones + 1);
       w.writeLong(zi - q * scale, k);
     } else {
-      w.write((1 << riceEscape) - 1, riceEscape);
+      w.writeBits((1 << riceEscape) - 1, riceEscape);
       w.writeVar(zi);
     }
   }
@@ -212,14 +213,14 @@ export function writeIntColumn(w: BitWriter, x: Float64Array, n: number): void {
   const [kA, costA] = bestRice(residualsA, m);
   w.writeVar(g);
   if (costA + bitLength(zigzag(median)) <= costB + bitLength(zigzag(first1))) {
-    w.write(0, 1);
+    w.writeBits(0, 1);
     w.writeVar(zigzag(median));
-    w.write(kA, 6);
+    w.writeBits(kA, 6);
     writeRice(w, residualsA, m, kA);
   } else {
-    w.write(1, 1);
+    w.writeBits(1, 1);
     w.writeVar(zigzag(first1));
-    w.write(kB, 6);
+    w.writeBits(kB, 6);
     writeRice(w, residualsB, m - 1, kB);
   }
 }
@@ -262,15 +263,15 @@ function isDecimal(x: number, scale: number): boolean {
 
 function writeRawBits(w: BitWriter, x: number): void {
   scratchF64[0] = x;
-  w.write(scratchHalves[HI] ?? 0, 32);
-  w.write(scratchHalves[LO] ?? 0, 32);
+  w.writeBits(scratchHalves[HI] ?? 0, 32);
+  w.writeBits(scratchHalves[LO] ?? 0, 32);
 }
 
 /** Appends the decimal value column: 4 bits of k, exceptions (index gaps + raw bits), the integers m. */
 function writeDecimalValues(w: BitWriter, v: Float64Array, n: number, k: number): void {
   const scale = powersOfTen[k] ?? 1;
   if (mantissas.length < n) mantissas = new Float64Array(2 * n);
-  w.write(k, 4);
+  w.writeBits(k, 4);
   // Exceptions are NaN in `mantissas` for now (no decimal is).
   let exceptions = 0;
   for (let i = 0; i < n; i++) {
@@ -312,57 +313,14 @@ function writeXorValues(w: BitWriter, v: Float64Array, n: number): void {
   writeRawBits(w, v[0] ?? 0);
   let hi = scratchHalves[HI] ?? 0;
   let lo = scratchHalves[LO] ?? 0;
-  let leading = -1;
-  let trailing = 0;
+  const window: XorWindow = { leading: -1, trailing: 0 };
   for (let i = 1; i < n; i++) {
     scratchF64[0] = v[i] ?? 0;
     const h = scratchHalves[HI] ?? 0;
     const l = scratchHalves[LO] ?? 0;
-    const xhi = (h ^ hi) >>> 0;
-    const xlo = (l ^ lo) >>> 0;
+    writeXorBits(w, window, (h ^ hi) >>> 0, (l ^ lo) >>> 0);
     hi = h;
     lo = l;
-    if (xhi === 0 && xlo === 0) {
-      w.write(0, 1);
-      continue;
-    }
-    w.write(1, 1);
-    const lead = Math.min(31, xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo));
-    const trail = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
-    if (leading >= 0 && lead >= leading && trail >= trailing) {
-      w.write(0, 1);
-      writeShifted(w, xhi, xlo, trailing, 64 - leading - trailing);
-      continue;
-    }
-    leading = lead;
-    trailing = trail;
-    const significant = 64 - lead - trail;
-    w.write(1, 1);
-    w.write(lead, 5);
-    w.write(significant & 63, 6);
-    writeShifted(w, xhi, xlo, trail, significant);
-  }
-}
-
-function ctz32(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
-
-function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, n: number): void {
-  let h = hi >>> 0;
-  let l = lo >>> 0;
-  if (shift >= 32) {
-    l = h >>> (shift - 32);
-    h = 0;
-  } else if (shift > 0) {
-    l = ((l >>> shift) | (h << (32 - shift))) >>> 0;
-    h = h >>> shift;
-  }
-  if (n > 32) {
-    w.write(h, n - 32);
-    w.write(l, 32);
-  } else {
-    w.write(l, n);
   }
 }
 
@@ -381,8 +339,8 @@ function writeBitDeltas(w: BitWriter, v: Float64Array, n: number): boolean {
   scratchF64[0] = v[0] ?? 0;
   let hi = scratchHalves[HI] ?? 0;
   let lo = scratchHalves[LO] ?? 0;
-  w.write(hi, 32);
-  w.write(lo, 32);
+  w.writeBits(hi, 32);
+  w.writeBits(lo, 32);
   const m = n - 1;
   for (let i = 1; i < n; i++) {
     scratchF64[0] = v[i] ?? 0;
@@ -399,7 +357,7 @@ function writeBitDeltas(w: BitWriter, v: Float64Array, n: number): boolean {
   for (let i = 0; i < m; i++) residualsA[i] = zigzag((residualsB[i] ?? 0) - median);
   const [k] = bestRice(residualsA, m);
   w.writeVar(zigzag(median));
-  w.write(k, 6);
+  w.writeBits(k, 6);
   writeRice(w, residualsA, m, k);
   return true;
 }
@@ -415,15 +373,15 @@ export function encodeValues(v: Float64Array, n: number): Uint8Array {
     // Integers need fewer bits than XOR or bit-pattern deltas of the same values (those pay for the
     // mantissa bits below the decimal point), so the other encodings are not tried: sealing stays cheap.
     w.reset();
-    w.write(valuesDecimal, 2);
+    w.writeBits(valuesDecimal, 2);
     writeDecimalValues(w, v, n, k);
     return w.bytes();
   }
   w.reset();
-  w.write(valuesXor, 2);
+  w.writeBits(valuesXor, 2);
   writeXorValues(w, v, n);
   const xor = w.bytes();
   w.reset();
-  w.write(valuesBitDeltas, 2);
+  w.writeBits(valuesBitDeltas, 2);
   return writeBitDeltas(w, v, n) && w.bitLength < xor.length * 8 ? w.bytes() : xor;
 }
