@@ -1,7 +1,5 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { errorMessage } from '../core/index.js';
 import type { ConfigIssue } from './ConfigError.js';
+import { AGENT_TLS_OWNER, keyMismatch, parseCertificate, parsePrivateKey, readTlsFile } from './tlsFiles.js';
 import type { YamlSource } from './yamlSource.js';
 
 /** agent.yaml `tls:` client certificate paths, already resolved against the file's directory. */
@@ -32,61 +30,17 @@ export async function checkAgentTlsFiles(
       message,
     };
   };
-  const read = async (field: Field): Promise<string | null> => {
-    const file = tls[field];
-    if (file === undefined) return null;
-    try {
-      return await readFile(file, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOENT'
-          ? 'no such file'
-          : code === 'EACCES'
-            ? 'permission denied (the agent’s user must be able to read it)'
-            : errorMessage(error);
-      issues.push(at(field, `cannot read ${file}: ${why}; paths are relative to agent.yaml`));
-      return null;
-    }
-  };
-  const certPem = await read('cert_file');
-  const keyPem = await read('key_file');
-  const cert =
-    certPem === null
-      ? null
-      : certificate(certPem, tls.cert_file ?? '', (m) => issues.push(at('cert_file', m)));
+  const problem = (field: Field) => (message: string) => issues.push(at(field, message));
+  const certFile = tls.cert_file;
+  const keyFile = tls.key_file;
+  const certPem =
+    certFile === undefined ? null : await readTlsFile(certFile, AGENT_TLS_OWNER, problem('cert_file'));
+  const keyPem =
+    keyFile === undefined ? null : await readTlsFile(keyFile, AGENT_TLS_OWNER, problem('key_file'));
+  const cert = certPem === null ? null : parseCertificate(certPem, certFile ?? '', problem('cert_file'));
   const key =
-    keyPem === null ? null : privateKey(keyPem, tls.key_file ?? '', (m) => issues.push(at('key_file', m)));
-  if (cert !== null && key !== null && !cert.checkPrivateKey(key))
-    issues.push(
-      at(
-        'key_file',
-        `${tls.key_file} is not the private key of the certificate in ${tls.cert_file} ` +
-          `(${cert.subject.replace(/\n/g, ', ')}); give the key the certificate was issued for`,
-      ),
-    );
-}
-
-function certificate(pem: string, file: string, problem: (message: string) => void): X509Certificate | null {
-  try {
-    return new X509Certificate(pem);
-  } catch (error) {
-    problem(
-      `${file} holds no PEM certificate (${errorMessage(error)}); it should start with -----BEGIN CERTIFICATE-----`,
-    );
-    return null;
-  }
-}
-
-function privateKey(pem: string, file: string, problem: (message: string) => void): KeyObject | null {
-  try {
-    return createPrivateKey(pem);
-  } catch (error) {
-    problem(
-      /ENCRYPTED/.test(pem)
-        ? `${file} is an encrypted private key; the agent needs it unencrypted (openssl pkey -in ${file} -out key.pem) and readable only by the agent's user`
-        : `${file} holds no PEM private key (${errorMessage(error)}); it should start with -----BEGIN PRIVATE KEY-----`,
-    );
-    return null;
-  }
+    keyPem === null ? null : parsePrivateKey(keyPem, keyFile ?? '', AGENT_TLS_OWNER, problem('key_file'));
+  const mismatch =
+    cert === null || key === null ? null : keyMismatch(cert, key, certFile ?? '', keyFile ?? '');
+  if (mismatch !== null) issues.push(at('key_file', mismatch));
 }

@@ -1,10 +1,9 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { errorMessage } from '../core/index.js';
 import type { ConfigIssue } from './ConfigError.js';
+import { keyMismatch, parseCertificate, parsePrivateKey, readTlsFile, SERVER_TLS_OWNER } from './tlsFiles.js';
 import type { YamlSource } from './yamlSource.js';
 
 /** TLS protocol versions the server may accept as its lowest. */
@@ -83,21 +82,19 @@ export async function loadServerTls(
   const keyFile = path(tls.key_file);
   const clientCaFile = tls.client_ca_file === undefined ? null : path(tls.client_ca_file);
   const before = issues.length;
-  const cert = await readPem(certFile, 'cert_file', at, issues);
-  const key = await readPem(keyFile, 'key_file', at, issues);
-  const clientCa = clientCaFile === null ? null : await readPem(clientCaFile, 'client_ca_file', at, issues);
+  const problem = (field: keyof ServerTlsConfig) => (message: string) => issues.push(at(field, message));
+  const owner = SERVER_TLS_OWNER;
+  const cert = await readTlsFile(certFile, owner, problem('cert_file'));
+  const key = await readTlsFile(keyFile, owner, problem('key_file'));
+  const clientCa =
+    clientCaFile === null ? null : await readTlsFile(clientCaFile, owner, problem('client_ca_file'));
 
-  const x509 = cert === null ? null : parseCertificate(cert, certFile, 'cert_file', at, issues);
-  const keyObject = key === null ? null : parseKey(key, keyFile, at, issues);
-  if (clientCa !== null) parseCertificate(clientCa, clientCaFile ?? '', 'client_ca_file', at, issues);
-  if (x509 !== null && keyObject !== null && !x509.checkPrivateKey(keyObject))
-    issues.push(
-      at(
-        'key_file',
-        `${keyFile} is not the private key of the certificate in ${certFile} (${x509.subject.replace(/\n/g, ', ')}); ` +
-          'give the key the certificate was issued for',
-      ),
-    );
+  const x509 = cert === null ? null : parseCertificate(cert, certFile, problem('cert_file'));
+  const keyObject = key === null ? null : parsePrivateKey(key, keyFile, owner, problem('key_file'));
+  if (clientCa !== null) parseCertificate(clientCa, clientCaFile ?? '', problem('client_ca_file'));
+  const mismatch =
+    x509 === null || keyObject === null ? null : keyMismatch(x509, keyObject, certFile, keyFile);
+  if (mismatch !== null) issues.push(at('key_file', mismatch));
   if (issues.length > before || x509 === null || cert === null || key === null) return null;
   try {
     createSecureContext({
@@ -144,62 +141,4 @@ export async function loadServerTls(
   return Object.freeze(
     Object.defineProperty(material, 'key', { value: key, enumerable: false }) as ServerTls,
   );
-}
-
-async function readPem(
-  file: string,
-  field: keyof ServerTlsConfig,
-  at: Locate,
-  issues: ConfigIssue[],
-): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied (the swas user must be able to read it)'
-          : errorMessage(error);
-    issues.push(at(field, `cannot read ${file}: ${why}; paths are relative to swas.yaml`));
-    return null;
-  }
-}
-
-function parseCertificate(
-  pem: string,
-  file: string,
-  field: keyof ServerTlsConfig,
-  at: Locate,
-  issues: ConfigIssue[],
-): X509Certificate | null {
-  try {
-    return new X509Certificate(pem);
-  } catch (error) {
-    issues.push(
-      at(
-        field,
-        `${file} holds no PEM certificate (${errorMessage(error)}); it should start with -----BEGIN CERTIFICATE-----`,
-      ),
-    );
-    return null;
-  }
-}
-
-function parseKey(pem: string, file: string, at: Locate, issues: ConfigIssue[]): KeyObject | null {
-  try {
-    return createPrivateKey(pem);
-  } catch (error) {
-    const encrypted = /ENCRYPTED/.test(pem);
-    issues.push(
-      at(
-        'key_file',
-        encrypted
-          ? `${file} is an encrypted private key; swas needs it unencrypted (openssl pkey -in ${file} -out key.pem) and readable only by the swas user`
-          : `${file} holds no PEM private key (${errorMessage(error)}); it should start with -----BEGIN PRIVATE KEY-----`,
-      ),
-    );
-    return null;
-  }
 }
