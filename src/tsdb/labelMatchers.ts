@@ -1,6 +1,5 @@
-import { compareStrings, InputError, sortedLabelNames } from '../core/index.js';
-import type { Labels } from '../core/index.js';
-import { translateRe2 } from '../core/index.js';
+import { compareStrings, compileAnchoredRe2, InputError, sortedLabelNames } from '../core/index.js';
+import type { AnchoredRe2, Labels } from '../core/index.js';
 import type { LabelMatcher } from './SeriesReader.js';
 
 /** A matcher ready to test label values; regular expressions are compiled once. */
@@ -12,35 +11,19 @@ export interface CompiledMatcher {
 }
 
 /** The outcome of compiling a regular expression written in Prometheus (RE2) syntax. */
-export type RegexResult = { ok: true; regex: RegExp } | { ok: false; error: string };
+export type RegexResult = AnchoredRe2;
 
 const regexCache = new Map<string, RegexResult>();
 const regexCacheLimit = 2000;
 
-/**
- * Compiles an RE2 pattern as Prometheus does for matchers and label_replace: fully anchored, with `.`
- * matching newlines. RE2 spellings JavaScript lacks are translated first (see translateRe2).
- */
+/** {@link compileAnchoredRe2} with a cache, for matchers and label_replace evaluated again and again. */
 export function compileAnchoredRegex(pattern: string): RegexResult {
   const cached = regexCache.get(pattern);
   if (cached) return cached;
-  const result = translateAndCompile(pattern);
+  const result = compileAnchoredRe2(pattern);
   if (regexCache.size >= regexCacheLimit) regexCache.clear();
   regexCache.set(pattern, result);
   return result;
-}
-
-function translateAndCompile(pattern: string): RegexResult {
-  const translated = translateRe2(pattern);
-  if (!translated.ok) return { ok: false, error: `error parsing regexp: ${translated.error}` };
-  try {
-    return { ok: true, regex: new RegExp(`^(?:${translated.source})$`, 's') };
-  } catch (error) {
-    // V8 words it as "Invalid regular expression: /<source>/<flags>: <reason>"; keep only the reason.
-    const message = error instanceof Error ? error.message : String(error);
-    const reason = message.slice(message.lastIndexOf(': ') + 2);
-    return { ok: false, error: `error parsing regexp: ${reason.toLowerCase()}: \`${pattern}\`` };
-  }
 }
 
 /** Compiles one matcher; an invalid regular expression is an InputError naming the matcher. */
