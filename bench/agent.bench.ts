@@ -6,7 +6,7 @@
  * probe results stamped with the send time; the harness reads the server's CPU and RSS from /proc and
  * polls `timestamp(swas_bench_marker)` to see when each tracked agent's batch became queryable.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { envNumber, type BenchContext } from './lib/context.js';
 import type { AgentLoadConfig, AgentLoadReport } from './lib/agentLoad.js';
-import { buildCompiledSwas } from './lib/compiledSwas.js';
+import { buildCompiledSwas, createToken } from './lib/compiledSwas.js';
 import { freePort } from './lib/ports.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { spawnLogged, stopChild, waitHttpOk } from './lib/processes.js';
@@ -55,14 +55,7 @@ async function startServer(ctx: BenchContext, bin: string): Promise<Server> {
     `server:\n  listen: 127.0.0.1:${port}\ndata_dir: ${JSON.stringify(join(dir, 'data'))}\n` +
       'log:\n  level: warn\n  format: json\n',
   );
-  const args = ['token', 'create', '--role', 'admin', '--name', 'bench', '--config', config, '--json'];
-  const created = spawnSync(process.execPath, [bin, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (created.status !== 0)
-    throw new Error(`swas token create failed (exit ${created.status}):\n${created.stderr}`);
-  const token = (JSON.parse(created.stdout) as { token: string }).token;
+  const token = createToken(bin, config, 'admin');
   const logFile = join(dir, 'swas.log');
   const child = spawnLogged(process.execPath, [bin, 'up', '--config', config], logFile);
   const url = `http://127.0.0.1:${port}`;

@@ -41,3 +41,12 @@ export async function buildCompiledSwas(dir: string): Promise<string> {
   await copyFile(join(REPO_ROOT, 'bin/swas.js'), join(dir, 'bin/swas.js'));
   return join(dir, 'bin/swas.js');
 }
+
+/** Creates an API token of `role` with the compiled `bin` for the swas of `config`. */
+export function createToken(bin: string, config: string, role: 'viewer' | 'admin'): string {
+  const args = ['token', 'create', '--role', role, '--name', 'bench', '--config', config, '--json'];
+  const created = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  if (created.status !== 0)
+    throw new Error(`swas token create failed (exit ${created.status}):\n${created.stderr}`);
+  return (JSON.parse(created.stdout) as { token: string }).token;
+}

@@ -3,12 +3,12 @@
  * loopback with explicit ports and temporary storage, scraping the same synthetic targets at the same interval.
  * The harness only talks to them over HTTP and /proc, so it does not care which store swas uses.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCompiledSwas } from './compiledSwas.js';
+import { buildCompiledSwas, createToken } from './compiledSwas.js';
 import { spawnLogged, stopChild, waitHttpOk } from './processes.js';
 
 /** The repository root. */
@@ -117,14 +117,7 @@ scrape_configs:
 ${setup.extraYaml ?? ''}`,
   );
   const bin = await buildCompiledSwas(join(dir, 'build'));
-  const tokenArgs = ['token', 'create', '--role', 'viewer', '--name', 'bench', '--config', config, '--json'];
-  const created = spawnSync(process.execPath, [bin, ...tokenArgs], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (created.status !== 0)
-    throw new Error(`swas token create failed (exit ${created.status}):\n${created.stderr}`);
-  const token = (JSON.parse(created.stdout) as { token: string }).token;
+  const token = createToken(bin, config, 'viewer');
   const logFile = join(dir, 'swas.log');
   // Extra node flags for swas only, e.g. SWAS_BENCH_SWAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.SWAS_BENCH_SWAS_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
