@@ -13,7 +13,7 @@ import { unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeXorChunk } from './XorChunk.js';
-import type { XorEncoder } from './XorChunk.js';
+import type { SealableChunk } from './HeadChunks.js';
 import { TsdbCorruptionError } from './tsdbErrors.js';
 import { ChunkBlockCache, chunkBlockBytes } from './ChunkBlockCache.js';
 import { encodeTimestamps, encodeValues } from './sealedColumnEncode.js';
@@ -124,7 +124,7 @@ export class ChunkFiles {
   }
 
   /** Appends a sealed chunk; returns [file seq, offset, record length]. Durable after the next sync(). */
-  write(ref: number, chunk: XorEncoder): [number, number, number] {
+  write(ref: number, chunk: SealableChunk): [number, number, number] {
     const file = this.writableFile(chunk.minT);
     const offset = file.size;
     const record = this.encodeRecord(file, offset, chunk);
@@ -148,7 +148,7 @@ export class ChunkFiles {
    * timestamp column shared with an earlier record of the file when equal; the Gorilla stream as it is when
    * its timestamps do not fit a column.
    */
-  private encodeRecord(file: ChunkFile, offset: number, chunk: XorEncoder): Buffer {
+  private encodeRecord(file: ChunkFile, offset: number, chunk: SealableChunk): Buffer {
     const head = recordHeaderBytes + payloadHeaderBytes;
     const n = chunk.count;
     if (scratchT.length < n) {

@@ -9,7 +9,8 @@ import type { StoredChunk } from './ChunkFiles.js';
 import { EmbeddedTsdb } from './EmbeddedTsdb.js';
 import { decodeColumnarRange } from './sealedColumnDecode.js';
 import { TsdbCorruptionError } from './tsdbErrors.js';
-import { decodeXorRange, XorEncoder } from './XorChunk.js';
+import { XorEncoder } from './HeadChunks.js';
+import { decodeXorRange } from './XorChunk.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {

@@ -2,15 +2,15 @@ import { join } from 'node:path';
 import type { AppendRejection, AppendResult, Labels, SampleAppender } from '../core/index.js';
 import { ChunkFiles } from './ChunkFiles.js';
 import { lockDirectory } from './dirLock.js';
-import { chunkMetaSize, labelOrderKey, normalizeLabels, SeriesIndex, TsdbSeries } from './SeriesIndex.js';
+import { chunkMetaSize, noChunks, normalizeLabels, SeriesIndex, TsdbSeries } from './SeriesIndex.js';
 import type { LabelMatcher, SeriesData, SeriesReader } from './SeriesReader.js';
 import { compileTsdbOptions } from './tsdbOptions.js';
 import type { CompiledTsdbOptions, EmbeddedTsdbOptions } from './tsdbOptions.js';
 import { replayWal, WriteAheadLog } from './WriteAheadLog.js';
 import { encodeHeadChunk, encodeSeries } from './walRecords.js';
 import { WalReplayer } from './WalReplayer.js';
-import { XorEncoder } from './XorChunk.js';
 import { HeadArena } from './HeadArena.js';
+import { HeadChunks, type SealableChunk } from './HeadChunks.js';
 import { readSeriesBatch, SlabPool } from './readSeries.js';
 import {
   addRetention,
@@ -36,6 +36,8 @@ const accepted: AppendResult = Object.freeze({ ok: true });
 export class EmbeddedTsdb implements SampleAppender, SeriesReader {
   private readonly index = new SeriesIndex();
   private readonly arena = new HeadArena();
+  /** Every series' head chunk and last timestamp, by its slot. */
+  private readonly heads = new HeadChunks(this.arena);
   /** Up to 8M samples (128 MiB) of decode buffers kept for reuse between queries. */
   private readonly slabs = new SlabPool(1 << 23);
   private readonly rejections: Record<AppendRejection, number> = {
@@ -81,10 +83,9 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     const t = roundTimestamp(timestamp);
     const normalized = normalizeLabels(labels);
     if (normalized === null) return this.reject('invalid_labels');
-    const key = labelOrderKey(normalized);
-    const series = this.index.get(key);
+    const series = this.index.get(normalized);
     if (series === undefined) {
-      this.storeSample(this.createSeries(normalized, key), t, v);
+      this.storeSample(this.createSeries(normalized), t, v);
       return accepted;
     }
     return this.appendTo(series, t, v);
@@ -95,8 +96,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     this.checkOpen('getOrCreateRef');
     const normalized = normalizeLabels(labels);
     if (normalized === null) return null;
-    const key = labelOrderKey(normalized);
-    return (this.index.get(key) ?? this.createSeries(normalized, key)).ref;
+    return (this.index.get(normalized) ?? this.createSeries(normalized)).ref;
   }
 
   /**
@@ -133,15 +133,20 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     if (this.closed) throw new Error(`EmbeddedTsdb.${method} called after close()`);
   }
 
-  private createSeries(normalized: Labels, key: string): TsdbSeries {
-    const series = new TsdbSeries(this.nextRef++, this.index.canonicalLabels(normalized), key);
+  private createSeries(normalized: Labels): TsdbSeries {
+    const series = new TsdbSeries(
+      this.nextRef++,
+      this.index.canonicalLabels(normalized),
+      this.heads.allocate(),
+    );
     this.index.add(series);
     this.wal.addSeries(series.ref, series.labels);
     return series;
   }
 
   private appendTo(series: TsdbSeries, t: number, v: number): AppendResult {
-    if (t <= series.lastT) return this.reject(t === series.lastT ? 'duplicate' : 'out_of_order');
+    const lastT = this.heads.lastT(series.slot);
+    if (t <= lastT) return this.reject(t === lastT ? 'duplicate' : 'out_of_order');
     this.storeSample(series, t, v);
     return accepted;
   }
@@ -180,9 +185,10 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     let headChunks = 0;
     let headSamples = 0;
     for (const series of this.index.all()) {
-      if (series.head === null) continue;
+      const count = this.heads.count(series.slot);
+      if (count === 0) continue;
       headChunks++;
-      headSamples += series.head.count;
+      headSamples += count;
     }
     return {
       series: this.index.size,
@@ -218,7 +224,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
   select(matchers: readonly LabelMatcher[], minT: number, maxT: number): SeriesData[] {
     if (maxT < minT) return [];
     const found = this.index.sortByLabels(this.index.matching(matchers));
-    return readSeriesBatch(found, this.chunks, minT, maxT, this.slabs.source());
+    return readSeriesBatch(found, this.chunks, this.heads, minT, maxT, this.slabs.source());
   }
 
   readScope<T>(fn: () => T): T {
@@ -245,7 +251,9 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
         now - this.options.retentionMs,
       );
       for (const series of this.index.all()) {
-        if (series.head !== null && series.head.maxT < now - this.options.chunkSpanMs) this.seal(series);
+        const slot = series.slot;
+        if (this.heads.count(slot) > 0 && this.heads.maxT(slot) < now - this.options.chunkSpanMs)
+          this.seal(series);
       }
       const bySize = this.options.retentionBytes > 0 ? this.dropForSize() : NONE_DROPPED;
       return Promise.resolve(addRetention(byTime, bySize));
@@ -279,30 +287,37 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
   }
 
   private appendSample(series: TsdbSeries, t: number, v: number): void {
-    let head = series.head;
+    const heads = this.heads;
+    const slot = series.slot;
+    const count = heads.count(slot);
     // A full chunk predicts its successor's size: start there rather than growing through every slot size.
     let capacity: number | undefined;
     if (
-      head !== null &&
-      (head.count >= this.options.chunkSamples || t - head.minT >= this.options.chunkSpanMs)
+      count > 0 &&
+      (count >= this.options.chunkSamples || t - heads.minT(slot) >= this.options.chunkSpanMs)
     ) {
-      if (head.count >= this.options.chunkSamples) capacity = head.byteLength();
+      if (count >= this.options.chunkSamples) capacity = heads.byteLength(slot);
       this.seal(series);
-      head = null;
     }
-    if (head === null) series.head = head = new XorEncoder(this.arena, capacity);
-    head.append(t, v);
-    series.lastT = t;
+    heads.append(slot, t, v, capacity);
   }
 
   private seal(series: TsdbSeries): void {
-    const head = series.head;
-    if (head === null) return;
+    const heads = this.heads;
+    const slot = series.slot;
+    const count = heads.count(slot);
+    if (count === 0) return;
+    const head: SealableChunk = {
+      count,
+      minT: heads.minT(slot),
+      maxT: heads.maxT(slot),
+      view: () => heads.view(slot),
+    };
     const [seq, offset, length] = this.chunks.write(series.ref, head);
-    series.chunks.push(seq, offset, length, head.minT, head.maxT, head.count);
-    series.head = null;
-    head.release();
-    this.countSealed(head.count, length, 1);
+    if (series.chunks === noChunks) series.chunks = [];
+    series.chunks.push(seq, offset, length, head.minT, head.maxT, count);
+    heads.release(slot);
+    this.countSealed(count, length, 1);
   }
 
   private countSealed(samples: number, recordBytes: number, sign: 1 | -1): void {
@@ -328,13 +343,14 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     let headsDropped = 0;
     for (const series of [...this.index.all()]) {
       if (deleted.size > 0) this.forgetChunks(series, deleted);
-      if (series.head !== null && series.head.maxT < headCutoff) {
-        series.head.release();
-        series.head = null;
+      const slot = series.slot;
+      if (this.heads.count(slot) > 0 && this.heads.maxT(slot) < headCutoff) {
+        this.heads.release(slot);
         headsDropped++;
       }
-      if (series.head === null && series.chunks.length === 0) {
+      if (this.heads.count(slot) === 0 && series.chunks.length === 0) {
         this.index.remove(series);
+        this.heads.free(slot);
         this.appendRefs[series.ref] = undefined;
         seriesRemoved++;
       }
@@ -351,7 +367,7 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
       if (deleted.has(metas[i] ?? 0)) this.countSealed(metas[i + 5] ?? 0, metas[i + 2] ?? 0, -1);
       else for (let j = 0; j < chunkMetaSize; j++) kept.push(metas[i + j] ?? 0);
     }
-    series.chunks = kept;
+    series.chunks = kept.length === 0 ? noChunks : kept;
   }
 
   /**
@@ -368,8 +384,9 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
   private *checkpointRecords(): Generator<Buffer> {
     for (const series of this.index.all()) {
       yield encodeSeries(series.ref, series.labels);
-      const head = series.head;
-      if (head !== null) yield encodeHeadChunk(series.ref, head.minT, head.count, head.view());
+      const slot = series.slot;
+      const count = this.heads.count(slot);
+      if (count > 0) yield encodeHeadChunk(series.ref, this.heads.minT(slot), count, this.heads.view(slot));
     }
   }
 
@@ -400,10 +417,13 @@ export class EmbeddedTsdb implements SampleAppender, SeriesReader {
     );
     const replay = new WalReplayer(
       this.index,
+      this.heads,
       found,
-      (series) => {
+      (ref, labels) => {
+        const series = new TsdbSeries(ref, this.index.canonicalLabels(labels), this.heads.allocate());
         this.index.add(series);
-        this.nextRef = Math.max(this.nextRef, series.ref + 1);
+        this.nextRef = Math.max(this.nextRef, ref + 1);
+        return series;
       },
       (series, t, v) => this.appendSample(series, t, v),
     );

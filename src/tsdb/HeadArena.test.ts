@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ChunkBlockCache } from './ChunkBlockCache.js';
 import { HeadArena } from './HeadArena.js';
-import { decodeXorChunk, XorEncoder } from './XorChunk.js';
+import { XorEncoder } from './HeadChunks.js';
+import { decodeXorChunk } from './XorChunk.js';
 
 function decode(encoder: XorEncoder): { t: number[]; v: number[] } {
   const t = new Float64Array(encoder.count);

@@ -1,7 +1,7 @@
 /** Bytes per slab; slots of one size class are carved from slabs of their own. */
 const slabBytes = 1 << 18;
 /** Smallest slot; every slot size is this times a power of two, or one and a half times one. */
-const minSlotBytes = 32;
+export const minSlotBytes = 32;
 
 /** The size class of a slot size: 32 → 0, 48 → 1, 64 → 2, 96 → 3, … */
 function classOf(size: number): number {
@@ -96,92 +96,3 @@ export class HeadArena {
 
 /** Largest slot the arena hands out; bigger chunks get their own buffer. */
 export const maxSlotBytes = slabBytes;
-
-/**
- * Appends bits, most significant first, into a slot of a HeadArena that grows (moves to a bigger slot) as
- * needed. One object per head chunk, no typed array of its own.
- */
-export class ArenaBitWriter {
-  /** Number of bits written so far. */
-  bitLength = 0;
-  private bytes: Uint8Array;
-  private offset = 0;
-  private capacity: number;
-  private address: number;
-
-  constructor(
-    private readonly arena: HeadArena,
-    capacity = minSlotBytes,
-  ) {
-    this.capacity = HeadArena.slotSize(capacity);
-    if (this.capacity > maxSlotBytes) {
-      this.address = -1;
-      this.bytes = new Uint8Array(this.capacity);
-    } else {
-      this.address = arena.take(this.capacity);
-      this.bytes = arena.slabOf(this.address);
-      this.offset = this.address % maxSlotBytes;
-    }
-  }
-
-  /** Writes the low `n` bits (0..32) of `value`, most significant first. */
-  writeBits(value: number, n: number): void {
-    let remaining = n;
-    while (remaining > 0) {
-      const byteIndex = this.bitLength >>> 3;
-      if (byteIndex >= this.capacity) this.grow();
-      const at = this.offset + byteIndex;
-      const free = 8 - (this.bitLength & 7);
-      const take = remaining < free ? remaining : free;
-      const chunk = (value >>> (remaining - take)) & ((1 << take) - 1);
-      this.bytes[at] = (this.bytes[at] ?? 0) | (chunk << (free - take));
-      this.bitLength += take;
-      remaining -= take;
-    }
-  }
-
-  /** Bytes holding every written bit (the last one zero-padded). */
-  byteLength(): number {
-    return (this.bitLength + 7) >>> 3;
-  }
-
-  /** The written bytes, as a view (no copy); valid until the next write or release(). */
-  view(): Uint8Array {
-    return this.bytes.subarray(this.offset, this.offset + this.byteLength());
-  }
-
-  /** Gives the slot back to the arena; the writer must not be used afterwards. */
-  release(): void {
-    if (this.address >= 0) this.arena.give(this.address, this.capacity);
-    this.address = -1;
-    this.capacity = 0;
-    this.bytes = empty;
-    this.offset = 0;
-  }
-
-  private grow(): void {
-    if (this.capacity === 0) throw new Error('head chunk written after release()');
-    const old = this.view();
-    // Doubling, not one slot size up: every size a head passes through leaves slots behind in slabs that
-    // slower heads keep alive, so fewer, bigger steps hold less memory.
-    const size = this.capacity * 2;
-    let address = -1;
-    let bytes: Uint8Array;
-    let offset = 0;
-    if (size > maxSlotBytes) {
-      bytes = new Uint8Array(size);
-    } else {
-      address = this.arena.take(size);
-      bytes = this.arena.slabOf(address);
-      offset = address % maxSlotBytes;
-    }
-    bytes.set(old, offset);
-    if (this.address >= 0) this.arena.give(this.address, this.capacity);
-    this.address = address;
-    this.bytes = bytes;
-    this.offset = offset;
-    this.capacity = size;
-  }
-}
-
-const empty = new Uint8Array(0);

@@ -1,5 +1,5 @@
 import type { AppendRejection, AppendResult, Labels, SampleAppender } from '../core/index.js';
-import { labelOrderKey, normalizeLabels, SeriesIndex, type IndexedSeries } from './SeriesIndex.js';
+import { normalizeLabels, SeriesIndex, type IndexedSeries } from './SeriesIndex.js';
 import type { LabelMatcher, SeriesData, SeriesReader } from './SeriesReader.js';
 
 const initialCapacity = 16;
@@ -14,8 +14,6 @@ class MemorySeries implements IndexedSeries {
   constructor(
     readonly ref: number,
     readonly labels: Labels,
-    /** Unique per label set and ordered as Prometheus orders series (see labelOrderKey). */
-    readonly key: string,
   ) {}
 
   get length(): number {
@@ -91,10 +89,9 @@ export class MemorySeriesStore implements SampleAppender, SeriesReader {
     const t = Math.round(timestamp);
     const normalized = normalizeLabels(labels);
     if (normalized === null) return this.reject('invalid_labels');
-    const key = labelOrderKey(normalized);
-    let series = this.index.get(key);
+    let series = this.index.get(normalized);
     if (series === undefined) {
-      series = this.createSeries(normalized, key);
+      series = this.createSeries(normalized);
     } else {
       const last = series.lastT;
       if (t === last) return this.reject('duplicate');
@@ -157,9 +154,9 @@ export class MemorySeriesStore implements SampleAppender, SeriesReader {
     return { ok: false, reason };
   }
 
-  private createSeries(input: Labels, key: string): MemorySeries {
+  private createSeries(input: Labels): MemorySeries {
     // A private frozen copy: the caller may reuse or change its object after append() returns.
-    const series = new MemorySeries(this.nextId++, this.index.canonicalLabels(input), key);
+    const series = new MemorySeries(this.nextId++, this.index.canonicalLabels(input));
     this.index.add(series);
     return series;
   }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Labels } from '../core/index.js';
 import { compileMatcher, matchesAll } from './labelMatchers.js';
-import { labelOrderKey, SeriesIndex, type IndexedSeries } from './SeriesIndex.js';
+import { SeriesIndex, type IndexedSeries } from './SeriesIndex.js';
 import type { LabelMatcher } from './SeriesReader.js';
 
 function series(ref: number, labels: Labels): IndexedSeries {
-  return { ref, labels, key: labelOrderKey(labels), rank: -1 };
+  return { ref, labels, rank: -1 };
 }
 
 /** A fleet where label values repeat at different rates, so postings of very different lengths meet. */

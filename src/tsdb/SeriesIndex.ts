@@ -1,42 +1,57 @@
-import { assignLabel, METRIC_NAME_LABEL, sortedLabelNames } from '../core/index.js';
+import { assignLabel, LabelsMap, METRIC_NAME_LABEL, sortedLabelNames } from '../core/index.js';
 import type { Labels } from '../core/index.js';
 import { compileMatcher, matchesAll } from './labelMatchers.js';
 import type { CompiledMatcher } from './labelMatchers.js';
 import type { LabelMatcher } from './SeriesReader.js';
-import type { XorEncoder } from './XorChunk.js';
 
 /** Numbers per sealed chunk in TsdbSeries.chunks: file seq, offset, record length, minT, maxT, count. */
 export const chunkMetaSize = 6;
 
-/** One series: its open head chunk in memory and where its sealed chunks are on disk. */
+/** The chunks of a series that has sealed none: shared and frozen, so a push onto it fails loudly. */
+export const noChunks: number[] = Object.freeze([]) as unknown as number[];
+
+/**
+ * One series: where its sealed chunks are on disk, and the slot of the store's HeadChunks that holds its open
+ * head chunk and last timestamp.
+ */
 export class TsdbSeries {
-  head: XorEncoder | null = null;
-  /** Sealed chunks, oldest first, flattened (see chunkMetaSize): no object per chunk. */
-  chunks: number[] = [];
-  lastT = -Infinity;
+  /** Sealed chunks, oldest first, flattened (see chunkMetaSize): no object per chunk; noChunks when none. */
+  chunks: number[] = noChunks;
   /** Position in label order when ranks were last assigned; -1 until then (see SeriesIndex.sortByLabels). */
   rank = -1;
   constructor(
     readonly ref: number,
     readonly labels: Labels,
-    /** Unique per label set and ordered like Prometheus's labels.Compare (see labelOrderKey). */
-    readonly key: string,
+    readonly slot: number,
   ) {}
 }
 
-/** What the index needs of a series: a number, its labels, its key (see labelOrderKey) and a rank slot. */
+/** What the index needs of a series: a number, its labels and a rank slot. */
 export interface IndexedSeries {
   readonly ref: number;
   readonly labels: Labels;
-  readonly key: string;
-  /** Set by the index: ranks of series agree with the order of their keys; -1 when not yet ranked. */
+  /** Set by the index: ranks of series agree with the order of their labels; -1 when not yet ranked. */
   rank: number;
 }
 
-// Ranks, where both series have one, agree with key order, so mixing the two comparisons is still one order.
-function compareSeries(a: IndexedSeries, b: IndexedSeries): number {
-  if (a.rank >= 0 && b.rank >= 0) return a.rank - b.rank;
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+/**
+ * Orders series like Prometheus's labels.Compare. Ranks, where both series have one, agree with that order,
+ * so mixing ranks and keys is still one order; keys (see labelOrderKey) are built only for series without a
+ * rank, once per sort, rather than kept per series (a key is about as large as the labels it spells).
+ */
+function seriesOrder<S extends IndexedSeries>(): (a: S, b: S) => number {
+  const keys = new Map<S, string>();
+  const keyOf = (s: S): string => {
+    let key = keys.get(s);
+    if (key === undefined) keys.set(s, (key = labelOrderKey(s.labels)));
+    return key;
+  };
+  return (a, b) => {
+    if (a.rank >= 0 && b.rank >= 0) return a.rank - b.rank;
+    const x = keyOf(a);
+    const y = keyOf(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
 }
 
 /**
@@ -49,7 +64,7 @@ const noPostings: readonly number[] = [];
 
 /** Series interned by label set, with an inverted index label name → value → series refs. */
 export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
-  private readonly byKey = new Map<string, S>();
+  private readonly byLabels = new LabelsMap<S>((series) => series.labels);
   private readonly byRef = new Map<number, S>();
   private readonly postings = new Map<string, Map<string, Postings>>();
   /**
@@ -63,9 +78,9 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
   private readonly strings = new Map<string, InternedString>();
   private unranked = 0;
 
-  /** The series with this key, if held. */
-  get(key: string): S | undefined {
-    return this.byKey.get(key);
+  /** The series with these labels (in any order, no empty values), if held. */
+  get(labels: Labels): S | undefined {
+    return this.byLabels.get(labels);
   }
 
   /** The series with this ref, if held. */
@@ -94,12 +109,12 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
    */
   sortByLabels(series: S[]): S[] {
     if (this.unranked > 64 && this.unranked * 8 > this.byRef.size) this.assignRanks();
-    return series.sort(compareSeries);
+    return series.sort(seriesOrder<S>());
   }
 
   private assignRanks(): void {
     for (const series of this.byRef.values()) series.rank = -1;
-    const all = [...this.byRef.values()].sort(compareSeries);
+    const all = [...this.byRef.values()].sort(seriesOrder<S>());
     for (let i = 0; i < all.length; i++) (all[i] as S).rank = i;
     this.unranked = 0;
   }
@@ -142,7 +157,7 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
     this.compactPostings();
     series.rank = -1;
     this.unranked++;
-    this.byKey.set(series.key, series);
+    this.byLabels.add(series);
     this.byRef.set(series.ref, series);
     for (const [name, value] of Object.entries(series.labels)) {
       let values = this.postings.get(name);
@@ -159,7 +174,7 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
   /** Removes a series from the index. */
   remove(series: S): void {
     if (this.byRef.get(series.ref) !== series) return;
-    this.byKey.delete(series.key);
+    this.byLabels.delete(series);
     this.byRef.delete(series.ref);
     for (const [name, value] of Object.entries(series.labels)) {
       this.use(name, -1);

@@ -1,5 +1,7 @@
-import { chunkMetaSize, labelOrderKey, TsdbSeries } from './SeriesIndex.js';
-import type { SeriesIndex } from './SeriesIndex.js';
+import type { Labels } from '../core/index.js';
+import type { HeadChunks } from './HeadChunks.js';
+import { chunkMetaSize, noChunks } from './SeriesIndex.js';
+import type { SeriesIndex, TsdbSeries } from './SeriesIndex.js';
 import { decodeAnySamples, decodeHeadChunk, decodeSeries, WalRecordType } from './walRecords.js';
 import { decodeXorChunk } from './XorChunk.js';
 
@@ -12,9 +14,11 @@ export class WalReplayer {
 
   constructor(
     private readonly index: SeriesIndex,
+    private readonly heads: HeadChunks,
     /** Sealed chunks found in chunk files, by series ref; entries are taken as their series appear. */
     private readonly found: Map<number, number[]>,
-    private readonly addSeries: (series: TsdbSeries) => void,
+    /** Creates and indexes a series under `ref` (canonical labels, a head slot). */
+    private readonly addSeries: (ref: number, labels: Labels) => TsdbSeries,
     private readonly appendSample: (series: TsdbSeries, t: number, v: number) => void,
   ) {}
 
@@ -39,22 +43,22 @@ export class WalReplayer {
   private series(payload: Buffer): void {
     const { ref, labels } = decodeSeries(payload);
     if (this.index.byReference(ref) !== undefined) return;
-    const key = labelOrderKey(labels);
-    let series = this.index.get(key);
+    let series = this.index.get(labels);
     if (series !== undefined) this.aliases.set(ref, series);
-    else this.addSeries((series = new TsdbSeries(ref, this.index.canonicalLabels(labels), key)));
+    else series = this.addSeries(ref, labels);
     const metas = this.found.get(ref);
     if (metas === undefined) return;
     this.found.delete(ref);
-    series.chunks = sortChunkMetas(series.chunks.concat(metas));
+    series.chunks = sortChunkMetas(series.chunks === noChunks ? metas : series.chunks.concat(metas));
     // The last chunk's maxT: replayed samples at or before it are already in the chunk files.
-    series.lastT = Math.max(series.lastT, series.chunks[series.chunks.length - 2] ?? -Infinity);
+    const lastSealed = series.chunks[series.chunks.length - 2] ?? -Infinity;
+    if (lastSealed > this.heads.lastT(series.slot)) this.heads.setLastT(series.slot, lastSealed);
   }
 
   private sample(ref: number, t: number, v: number): void {
     const series = this.index.byReference(ref) ?? this.aliases.get(ref);
     if (series === undefined) this.unknownRefs++;
-    else if (t > series.lastT) this.appendSample(series, t, v);
+    else if (t > this.heads.lastT(series.slot)) this.appendSample(series, t, v);
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isStaleNaN, STALE_NAN } from '../core/index.js';
-import { decodeXorChunk, decodeXorRange, XorEncoder } from './XorChunk.js';
+import { XorEncoder } from './HeadChunks.js';
+import { decodeXorChunk, decodeXorRange } from './XorChunk.js';
 
 // Values travel in Float64Arrays: V8 quiets the staleness marker (a signalling NaN) in plain double arrays.
 function roundTrip(

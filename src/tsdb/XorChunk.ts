@@ -1,58 +1,10 @@
-import { ArenaBitWriter, HeadArena } from './HeadArena.js';
-
 // Values are handled as two 32-bit halves of their IEEE-754 bits so NaN payloads (the staleness marker)
-// survive bit-exactly; which half is the high one depends on the platform's byte order.
-const scratch = new Float64Array(1);
-const scratchHalves = new Uint32Array(scratch.buffer);
-scratch[0] = 1; // 0x3ff0000000000000: only the high half is non-zero
-const HI = scratchHalves[1] === 0x3ff00000 ? 1 : 0;
-const LO = 1 - HI;
+// survive bit-exactly; which half is the high one (index into an Int32Array over a Float64Array) depends on
+// the platform's byte order.
+const probe = new Float64Array([1]); // 0x3ff0000000000000: only the high half is non-zero
+export const HI = new Int32Array(probe.buffer)[1] === 0x3ff00000 ? 1 : 0;
+export const LO = 1 - HI;
 const twoTo32 = 4294967296;
-
-/** Arena of encoders created without one (tests, tools); a store passes its own. */
-const sharedArena = new HeadArena();
-
-/**
- * The head of a Gorilla chunk being appended to: delta-of-delta timestamps and XOR-encoded values in a bit
- * stream (this object is the stream's writer, so a head is one object). The first timestamp is kept beside
- * the stream (minT), not in it.
- */
-export class XorEncoder extends ArenaBitWriter implements XorWindow {
-  count = 0;
-  minT = 0;
-  maxT = 0;
-  private delta = 0;
-  private hi = 0;
-  private lo = 0;
-  /** The XOR window of the last value written (see writeXorBits); the encoder carries it to save an object. */
-  leading = -1;
-  trailing = 0;
-
-  constructor(arena: HeadArena = sharedArena, capacity?: number) {
-    super(arena, capacity);
-  }
-
-  /** Appends a sample; the caller guarantees t > maxT and integer milliseconds. */
-  append(t: number, v: number): void {
-    scratch[0] = v;
-    const hi = scratchHalves[HI] ?? 0;
-    const lo = scratchHalves[LO] ?? 0;
-    if (this.count === 0) {
-      this.minT = t;
-      this.writeBits(hi, 32);
-      this.writeBits(lo, 32);
-    } else {
-      const delta = t - this.maxT;
-      writeDeltaOfDelta(this, delta - this.delta);
-      this.delta = delta;
-      writeXorBits(this, this, hi ^ this.hi, lo ^ this.lo);
-    }
-    this.hi = hi;
-    this.lo = lo;
-    this.maxT = t;
-    this.count++;
-  }
-}
 
 function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
@@ -125,7 +77,8 @@ const escapeOnes = dodWidths.length;
 const dodHalves = dodWidths.map((width) => 2 ** (width - 1));
 const dodMasks = dodWidths.map((width) => 2 ** width - 1);
 
-function writeDeltaOfDelta(bits: ArenaBitWriter, dod: number): void {
+/** Writes a timestamp's delta-of-delta in the buckets above. */
+export function writeDeltaOfDelta(bits: BitSink, dod: number): void {
   if (dod === 0) {
     bits.writeBits(0, 1);
     return;

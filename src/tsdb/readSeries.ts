@@ -1,4 +1,5 @@
 import type { ChunkFiles, StoredChunk } from './ChunkFiles.js';
+import type { HeadChunks } from './HeadChunks.js';
 import { decodeColumnarRange } from './sealedColumnDecode.js';
 import { chunkMetaSize } from './SeriesIndex.js';
 import type { TsdbSeries } from './SeriesIndex.js';
@@ -31,6 +32,7 @@ export class Slab implements SampleSink {
 export function readSeriesBatch(
   found: readonly TsdbSeries[],
   chunks: ChunkFiles,
+  heads: HeadChunks,
   minT: number,
   maxT: number,
   slabs: SlabSource = freshSlab,
@@ -38,11 +40,11 @@ export function readSeriesBatch(
   const out: SeriesData[] = [];
   let slab: Slab | null = null;
   for (const series of found) {
-    const bound = samplesBound(series, minT, maxT);
+    const bound = samplesBound(series, heads, minT, maxT);
     if (bound === 0) continue;
     if (slab === null || slab.capacity - slab.used < bound) slab = slabs(Math.max(bound, slabSamples));
     const from = slab.used;
-    const to = decodeSeries(series, chunks, minT, maxT, slab, from);
+    const to = decodeSeries(series, chunks, heads, minT, maxT, slab, from);
     if (to === from) continue;
     slab.used = to;
     out.push({ labels: series.labels, t: slab.t.subarray(from, to), v: slab.v.subarray(from, to) });
@@ -103,15 +105,14 @@ export class SlabPool {
 }
 
 /** At most how many samples of the series fall in [minT, maxT] (whole chunks that overlap it). */
-function samplesBound(series: TsdbSeries, minT: number, maxT: number): number {
+function samplesBound(series: TsdbSeries, heads: HeadChunks, minT: number, maxT: number): number {
   const metas = series.chunks;
   let total = 0;
   for (let i = 0; i < metas.length; i += chunkMetaSize) {
     if ((metas[i + 4] ?? 0) < minT || (metas[i + 3] ?? 0) > maxT) continue;
     total += metas[i + 5] ?? 0;
   }
-  const head = series.head;
-  if (head !== null && head.count > 0 && head.maxT >= minT && head.minT <= maxT) total += head.count;
+  if (headInRange(heads, series.slot, minT, maxT)) total += heads.count(series.slot);
   return total;
 }
 
@@ -119,6 +120,7 @@ function samplesBound(series: TsdbSeries, minT: number, maxT: number): number {
 function decodeSeries(
   series: TsdbSeries,
   chunks: ChunkFiles,
+  heads: HeadChunks,
   minT: number,
   maxT: number,
   slab: Slab,
@@ -133,11 +135,16 @@ function decodeSeries(
     const chunk = chunks.read(seq, offset, metas[i + 2] ?? 0);
     end += decodeStored(chunk, minT, maxT, slab, end, () => chunks.describe(seq, offset));
   }
-  const head = series.head;
-  if (head !== null && head.count > 0 && head.maxT >= minT && head.minT <= maxT) {
-    end += decode(head.view(), head.count, head.minT, minT, maxT, slab, end, () => 'a head chunk in memory');
+  const slot = series.slot;
+  if (headInRange(heads, slot, minT, maxT)) {
+    const where = (): string => 'a head chunk in memory';
+    end += decode(heads.view(slot), heads.count(slot), heads.minT(slot), minT, maxT, slab, end, where);
   }
   return end;
+}
+
+function headInRange(heads: HeadChunks, slot: number, minT: number, maxT: number): boolean {
+  return heads.count(slot) > 0 && heads.maxT(slot) >= minT && heads.minT(slot) <= maxT;
 }
 
 function decodeStored(

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isStaleNaN, STALE_NAN } from '../core/index.js';
 import { decodeColumnarRange } from './sealedColumnDecode.js';
 import { encodeTimestamps, encodeValues } from './sealedColumnEncode.js';
-import { decodeXorRange, XorEncoder } from './XorChunk.js';
+import { XorEncoder } from './HeadChunks.js';
+import { decodeXorRange } from './XorChunk.js';
 
 function rng(seed: number): () => number {
   let s = seed;
