@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { envNumber, type BenchContext } from './lib/context.js';
 import type { AgentLoadConfig, AgentLoadReport } from './lib/agentLoad.js';
-import { buildCompiledSwas, createToken } from './lib/compiledSwas.js';
+import { buildCompiledSwas, createToken, swasCommand } from './lib/compiledSwas.js';
 import { freePort } from './lib/ports.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { spawnLogged, stopChild, waitHttpOk } from './lib/processes.js';
@@ -57,7 +57,7 @@ async function startServer(ctx: BenchContext, bin: string): Promise<Server> {
   );
   const token = createToken(bin, config, 'admin');
   const logFile = join(dir, 'swas.log');
-  const child = spawnLogged(process.execPath, [bin, 'up', '--config', config], logFile);
+  const child = spawnLogged(...swasCommand(bin, ['up', '--config', config]), logFile);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitHttpOk(`${url}/-/ready`, child, 'swas', logFile, 120_000);
@@ -143,8 +143,8 @@ async function footprint(ctx: BenchContext, server: Server, bin: string, seconds
     `server: ${server.url}\nname: bench-footprint\nenrollment_token: ${token}\nstate_dir: state\ninterval: 10s\n`,
   );
   const logFile = join(dir, 'agent.log');
-  const args = [bin, 'agent', 'run', '--config', config, '--log-format', 'json', '--log-level', 'warn'];
-  const child = spawnLogged(process.execPath, args, logFile);
+  const args = ['agent', 'run', '--config', config, '--log-format', 'json', '--log-level', 'warn'];
+  const child = spawnLogged(...swasCommand(bin, args), logFile);
   try {
     await waitConnected(server, 'bench-footprint', child, logFile);
     ctx.log(`agent connected (pid ${child.pid}); measuring for ${seconds} s`);

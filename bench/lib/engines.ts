@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCompiledSwas, createToken } from './compiledSwas.js';
+import { buildCompiledSwas, createToken, swasCommand } from './compiledSwas.js';
 import { spawnLogged, stopChild, waitHttpOk } from './processes.js';
 
 /** The repository root. */
@@ -119,9 +119,10 @@ ${setup.extraYaml ?? ''}`,
   const bin = await buildCompiledSwas(join(dir, 'build'));
   const token = createToken(bin, config, 'viewer');
   const logFile = join(dir, 'swas.log');
-  // Extra node flags for swas only, e.g. SWAS_BENCH_SWAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  // Extra node flags for swas only, e.g. SWAS_BENCH_SWAS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof";
+  // without them swas runs as the executable bin, with the flags on its interpreter line.
   const nodeArgs = (process.env.SWAS_BENCH_SWAS_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawnLogged(process.execPath, [...nodeArgs, bin, 'up', '--config', config], logFile);
+  const child = spawnLogged(...swasCommand(bin, ['up', '--config', config], nodeArgs), logFile);
   const url = `http://127.0.0.1:${setup.port}`;
   try {
     await waitHttpOk(`${url}/-/ready`, child, 'swas', logFile, setup.readyTimeoutMs);

@@ -5,7 +5,9 @@ import { setFlagsFromString } from 'node:v8';
  * keep V8's defaults. The agent is long-running and nearly idle (one batch per interval): `--no-opt` keeps
  * TurboFan out, whose machine code alone pages about 3.5 MB of the node binary into memory, in a process with
  * no hot loop worth optimising; `--optimize-for-size` has V8 size its heap for footprint rather than speed.
- * Measured in ADR 0003 (issue 6): bench RSS median 66 → 58.4 MB, CPU about 0.17% of a core.
+ * Measured in ADR 0003 (issue 6): bench RSS median 66 → 58.4 MB, CPU about 0.17% of a core. The installed
+ * command's GC flags (`--single-threaded-gc --max-semi-space-size=2`, every command) cannot be set here: V8
+ * aborts at the first GC when they change at run time, so they are on bin/swas.js's interpreter line (ADR 0004).
  */
 export const AGENT_V8_FLAGS = '--no-opt --optimize-for-size';
 
