@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../test/support/tmp.js';
-import { formatSeries, isStaleNaN, type Labels } from '../core/index.js';
+import { formatSeries, isStaleNaN, labelsHash, type Labels } from '../core/index.js';
 import { EmbeddedTsdb } from '../tsdb/index.js';
 import { parseExposition } from './exposition.js';
 import { appendByRef, isRefAppender, ScrapeCache, type TargetSeries } from './scrapeCache.js';
@@ -166,6 +166,47 @@ describe('ScrapeManager on a store with references', () => {
     expect(Object.keys(stored())).toEqual(['ok{instance="i", job="app"}']);
   });
 
+  it("finds a series by its labels after holding the store's copy of them", async () => {
+    const { db, body, scrape, stored } = await rig();
+    body.text = 'a{x="1",y="2"} 1\n';
+    await scrape();
+    // A new text for the same labels: resolved afresh, it must reach the series already tracked.
+    body.text = 'a{y="2",x="1"} 2\n';
+    await scrape();
+    expect(stored()).toEqual({ 'a{instance="i", job="app", x="1", y="2"}': [1, 2] });
+    expect(seriesAdded(db)).toEqual([1, 0]);
+  });
+
+  it('keeps finding a series whose labels the store normalizes (an empty value dropped)', async () => {
+    const { db, body, scrape, stored } = await rig();
+    // Relabelling functions may leave an empty value, which the store drops from its copy of the labels.
+    const metricRelabel = (labels: Labels): Labels => ({ ...labels, e: '' });
+    body.text = 'a{x="1",y="2"} 1\n';
+    await scrape({ metricRelabel });
+    body.text = 'a{y="2",x="1"} 2\n';
+    await scrape({ metricRelabel });
+    expect(stored()).toEqual({ 'a{instance="i", job="app", x="1", y="2"}': [1, 2] });
+    expect(seriesAdded(db)).toEqual([1, 0]);
+  });
+
+  it('keeps series whose label sets share a hash apart', async () => {
+    const { db, body, scrape, stored } = await rig();
+    // Found by search: after the target labels are added these two sets have the same labelsHash.
+    const stored93151 = { __name__: 'm', i: '93151', instance: 'i', job: 'app' };
+    const stored127228 = { ...stored93151, i: '127228' };
+    expect(labelsHash(stored93151)).toBe(labelsHash(stored127228));
+    body.text = 'm{i="93151"} 1\nm{i="127228"} 2\n';
+    await scrape();
+    body.text = 'm{i="127228"} 3\n';
+    const status = await scrape();
+    expect(status.rejectedSamples.duplicate).toBe(0);
+    expect(stored()).toEqual({
+      'm{i="127228", instance="i", job="app"}': [2, 3],
+      'm{i="93151", instance="i", job="app"}': [1, 'stale'],
+    });
+    expect(seriesAdded(db)).toEqual([2, 0]);
+  });
+
   it('stores a series again after retention forgot it and its reference', async () => {
     const { db, body, scrape, stored } = await rig();
     body.text = 'a 1\n';
@@ -220,17 +261,70 @@ describe('ScrapeCache', () => {
     expect(failure('n 1\nm{b="2",a="1"} 1\n')).toBe('ok');
   });
 
-  it('prunes texts a scrape no longer has once the cache outgrows the body', () => {
+  it('tells the parser which texts may share labels with another: those whose hash another has', () => {
+    const cache = new ScrapeCache({ job: 'j' });
+    const [ab] = parse(cache, 'm{a="1",b="2"} 1\nn 1\n');
+    expect(ab?.cached?.mayAlias).toBe(false);
+    const [ba, n] = parse(cache, 'm{b="2",a="1"} 1\nn 1\n');
+    // Both texts of the set, the earlier one too; the unrelated one stays unflagged.
+    expect([ab?.cached?.mayAlias, ba?.cached?.mayAlias, n?.cached?.mayAlias]).toEqual([true, true, false]);
+  });
+
+  it('prunes texts and series a scrape no longer has once the cache outgrows the body', () => {
     const cache = new ScrapeCache({ job: 'j' });
     const many = Array.from({ length: 600 }, (_, i) => `m{i="${i}"} 1`).join('\n');
-    for (const sample of parse(cache, many)) cache.seriesOf(sample);
+    const before = parse(cache, many).map((sample) => cache.seriesOf(sample));
     expect(cache.size).toBe(600);
+    const seen = (samples: ReturnType<typeof parse>) => {
+      for (const sample of samples) {
+        const series = cache.seriesOf(sample);
+        if (series !== null) series.seenScrape = cache.scrape;
+      }
+    };
     const few = parse(cache, 'm{i="1"} 1\n');
-    for (const sample of few) {
-      const series = cache.seriesOf(sample);
-      if (series !== null) series.seenScrape = cache.scrape;
-    }
+    seen(few);
     cache.prune(few.length);
     expect(cache.size).toBe(1);
+    // The kept series is still the same; a forgotten one comes back as a new series.
+    const [kept] = parse(cache, 'm{i="1"} 2\n');
+    expect(kept === undefined ? undefined : cache.seriesOf(kept)).toBe(before[1]);
+    const [back] = parse(cache, 'm{i="2"} 2\n');
+    const again = back === undefined ? undefined : cache.seriesOf(back);
+    expect(again).not.toBe(before[2]);
+    expect(again?.labels).toEqual({ __name__: 'm', i: '2', job: 'j' });
+  });
+
+  it('keeps series whose label sets share a hash apart', () => {
+    const cache = new ScrapeCache({ job: 'j' });
+    // Found by search: with the target label job="j" these two sets have the same labelsHash.
+    expect(labelsHash({ __name__: 'm', i: '4747', job: 'j' })).toBe(
+      labelsHash({ __name__: 'm', i: '32039', job: 'j' }),
+    );
+    const resolve = (text: string) => parse(cache, text).map((sample) => cache.seriesOf(sample));
+    const [a, b] = resolve('m{i="4747"} 1\nm{i="32039"} 2\n');
+    expect(a?.labels).toEqual({ __name__: 'm', i: '4747', job: 'j' });
+    expect(b?.labels).toEqual({ __name__: 'm', i: '32039', job: 'j' });
+    // New texts of both sets reach their own series.
+    const [b2, a2] = resolve('m{ i="32039" } 1\nm{ i="4747" } 2\n');
+    expect(a2).toBe(a);
+    expect(b2).toBe(b);
+  });
+
+  it('checks label limits once per text while they stay the same', () => {
+    const cache = new ScrapeCache({ job: 'j' });
+    const check = (text: string, labelLimit: number) => {
+      cache.beginScrape({ ...target, labelLimit } as ScrapeTarget);
+      const result = parseExposition(text, { seriesCache: cache, columns: cache.columns });
+      if (!result.ok) throw new Error(result.error.message);
+      return cache.labelLimitProblem(result.samples, cache.columns);
+    };
+    const body = 'ok 1\nwide{a="1",b="2"} 1\n';
+    const problem = check(body, 3);
+    expect(problem).toMatch(/^label_limit exceeded: series wide\{a="1", b="2", job="j"\} has 4 labels/);
+    expect(check(body, 3)).toBe(problem);
+    expect(check(body, 4)).toBeNull();
+    expect(check(body, 4)).toBeNull();
+    expect(check(body, 3)).toBe(problem);
+    expect(check('ok 1\n', 3)).toBeNull();
   });
 });

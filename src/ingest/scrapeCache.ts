@@ -1,4 +1,11 @@
-import { labelsKey, type AppendResult, type Labels, type SampleAppender } from '../core/index.js';
+import {
+  labelsEqual,
+  labelsHash,
+  LabelsMap,
+  type AppendResult,
+  type Labels,
+  type SampleAppender,
+} from '../core/index.js';
 import type { CachedSeriesText, ExpositionSeriesCache, ParsedSample } from './expositionTypes.js';
 import { SampleColumns } from './sampleColumns.js';
 import { scrapeSamples, type ScrapeOutcome } from './scrapeHttp.js';
@@ -31,8 +38,10 @@ export function appendByRef(store: RefAppender, series: TargetSeries, t: number,
   // New, or forgotten by retention since; unusable labels keep ref null and go the slow way for the refusal.
   series.ref = store.getOrCreateRef(series.labels);
   // Hold the store's copy of the labels from now on, so the cache does not keep a second one per series.
+  // Only an equal copy: ScrapeCache finds series by their labels' hash, so they must never change (a store
+  // that normalizes, e.g. drops empty values, keeps its own different set).
   const stored = series.ref === null ? undefined : store.labelsOf?.(series.ref);
-  if (stored !== undefined) series.labels = stored;
+  if (stored !== undefined && labelsEqual(stored, series.labels)) series.labels = stored;
   return (
     (series.ref === null ? null : store.appendRef(series.ref, t, v)) ?? store.append(series.labels, t, v)
   );
@@ -53,15 +62,37 @@ export interface TargetSeries {
   staleScrape: number;
 }
 
-/** What the cache keeps per series text. */
-interface ScrapeCacheEntry extends CachedSeriesText {
-  mayAlias: boolean;
+/** `ScrapeCacheEntry.flags`: another entry has had this entry's hash (sticky, so always safe). */
+const MAY_ALIAS = 1;
+/** `ScrapeCacheEntry.flags`: checked against the current label limits. */
+const LIMITS_CHECKED = 2;
+/** `ScrapeCacheEntry.flags`: breaks the current label limits (the message is in `limitProblems`). */
+const LIMITS_BROKEN = 4;
+
+/**
+ * What the cache keeps per series text. A class, so every entry has one shape (the parser reads them on
+ * every sample); flags share one small integer, as every field costs 8 bytes per series.
+ */
+class ScrapeCacheEntry implements CachedSeriesText {
+  next: CachedSeriesText | undefined = undefined;
+  parsedIn = 0;
   /** undefined until resolved for the current config; null when metric relabelling drops the series. */
-  series: TargetSeries | null | undefined;
-  /** The last scrape whose body had this text, to prune texts that went away. */
-  seenScrape: number;
-  /** Which label limit the series breaks (null: none); undefined until checked under the current limits. */
-  limitProblem: string | null | undefined;
+  series: TargetSeries | null | undefined = undefined;
+  /** MAY_ALIAS, LIMITS_CHECKED and LIMITS_BROKEN. */
+  flags = 0;
+
+  constructor(
+    readonly raw: string,
+    readonly labels: Labels,
+    readonly name: string,
+    readonly hash: number,
+    /** The last scrape whose body had this text, to prune texts that went away. */
+    public seenScrape: number,
+  ) {}
+
+  get mayAlias(): boolean {
+    return (this.flags & MAY_ALIAS) !== 0;
+  }
 }
 
 /** Cache entries beyond this many plus twice the body's series trigger pruning of texts no longer seen. */
@@ -79,10 +110,16 @@ export class ScrapeCache implements ExpositionSeriesCache {
   /** The last body's samples, column by column (see scrapeWithCache). */
   readonly columns = new SampleColumns();
   private readonly entries = new Map<string, ScrapeCacheEntry>();
-  /** One entry per label hash; entries sharing a hash are marked `mayAlias` (sticky, so always safe). */
-  private readonly byHash = new Map<number, ScrapeCacheEntry>();
-  // Kept across config changes so a series keeps its staleness state when its text is re-resolved.
-  private readonly byKey = new Map<string, TargetSeries>();
+  /**
+   * The hashes of the entries held; entries sharing a hash are flagged MAY_ALIAS (sticky, so always safe).
+   * A set rather than a map to an entry, as the rare entries that share a hash are easily found by a scan.
+   */
+  private readonly hashes = new Set<number>();
+  /** Why entries flagged LIMITS_BROKEN break the label limits; few, as each fails its scrapes. */
+  private readonly limitProblems = new Map<ScrapeCacheEntry, string>();
+  // Kept across config changes so a series keeps its staleness state when its text is re-resolved. Keyed by
+  // label hash rather than a key string per series (as large as the labels themselves).
+  private readonly byLabels = new LabelsMap<TargetSeries>((series) => series.labels);
   /** Label strings copied during this scrape, so entries of one scrape share them (see own()). */
   private readonly owned = new Map<string, string>();
   private honorLabels: boolean | null = null;
@@ -108,18 +145,7 @@ export class ScrapeCache implements ExpositionSeriesCache {
     const ownLabels: Labels = Object.fromEntries(
       Object.entries(labels).map(([name, value]) => [this.own(name), this.own(value)]),
     );
-    const entry: ScrapeCacheEntry = {
-      raw,
-      labels: ownLabels,
-      name: ownLabels.__name__ ?? '',
-      hash,
-      next: undefined,
-      mayAlias: false,
-      parsedIn: 0,
-      series: undefined,
-      seenScrape: this.scrape,
-      limitProblem: undefined,
-    };
+    const entry = new ScrapeCacheEntry(raw, ownLabels, ownLabels.__name__ ?? '', hash, this.scrape);
     this.entries.set(raw, entry);
     this.trackHash(entry);
     return entry;
@@ -133,7 +159,8 @@ export class ScrapeCache implements ExpositionSeriesCache {
     if (limitsKey !== this.limitsKey) {
       this.limitsKey = limitsKey;
       this.limits = labelLimitsOf(target);
-      for (const entry of this.entries.values()) entry.limitProblem = undefined;
+      for (const entry of this.entries.values()) entry.flags &= ~(LIMITS_CHECKED | LIMITS_BROKEN);
+      this.limitProblems.clear();
     }
     if (this.honorLabels === target.honorLabels && this.metricRelabel === target.metricRelabel) return;
     this.honorLabels = target.honorLabels;
@@ -141,7 +168,8 @@ export class ScrapeCache implements ExpositionSeriesCache {
     // Entries hold series resolved under the old policy; the parser must not reach them through `next`.
     for (const entry of this.entries.values()) entry.next = undefined;
     this.entries.clear();
-    this.byHash.clear();
+    this.hashes.clear();
+    this.limitProblems.clear();
     this.first = undefined;
   }
 
@@ -172,37 +200,54 @@ export class ScrapeCache implements ExpositionSeriesCache {
       const entry = columns.entries[i] as ScrapeCacheEntry;
       const series = this.seriesOfEntry(entry);
       if (series === null) continue;
-      if (entry.limitProblem === undefined) entry.limitProblem = labelLimitProblem(series.labels, limits);
-      if (entry.limitProblem !== null) return entry.limitProblem;
+      const problem = this.limitProblemOf(entry, series, limits);
+      if (problem !== null) return problem;
     }
     for (const sample of samples) {
       const series = this.seriesOf(sample);
       if (series === null) continue;
       const entry = sample.cached as ScrapeCacheEntry | undefined;
-      let problem: string | null;
-      if (entry === undefined) problem = labelLimitProblem(series.labels, limits);
-      else {
-        if (entry.limitProblem === undefined) entry.limitProblem = labelLimitProblem(series.labels, limits);
-        problem = entry.limitProblem;
-      }
+      const problem =
+        entry === undefined
+          ? labelLimitProblem(series.labels, limits)
+          : this.limitProblemOf(entry, series, limits);
       if (problem !== null) return problem;
     }
     return null;
+  }
+
+  /** The label limit `entry`'s series breaks, or null; checked once while the limits stay the same. */
+  private limitProblemOf(entry: ScrapeCacheEntry, series: TargetSeries, limits: LabelLimits): string | null {
+    if ((entry.flags & LIMITS_CHECKED) !== 0) {
+      return (entry.flags & LIMITS_BROKEN) === 0 ? null : (this.limitProblems.get(entry) ?? null);
+    }
+    const problem = labelLimitProblem(series.labels, limits);
+    entry.flags |= LIMITS_CHECKED;
+    if (problem !== null) {
+      entry.flags |= LIMITS_BROKEN;
+      this.limitProblems.set(entry, problem);
+    }
+    return problem;
   }
 
   /** Drops texts and series the current scrape did not have, once the cache is well larger than the body. */
   prune(bodySeries: number): void {
     if (this.entries.size <= 2 * bodySeries + pruneSlack) return;
     for (const [raw, entry] of this.entries) if (entry.seenScrape !== this.scrape) this.entries.delete(raw);
+    for (const entry of this.limitProblems.keys()) {
+      if (entry.seenScrape !== this.scrape) this.limitProblems.delete(entry);
+    }
     // A kept entry must not lead the parser to a forgotten one, whose series may be forgotten too.
     for (const entry of this.entries.values()) {
       const next = entry.next as ScrapeCacheEntry | undefined;
       if (next !== undefined && next.seenScrape !== this.scrape) entry.next = undefined;
     }
     if ((this.first as ScrapeCacheEntry | undefined)?.seenScrape !== this.scrape) this.first = undefined;
-    this.byHash.clear();
-    for (const entry of this.entries.values()) this.trackHash(entry);
-    for (const [key, series] of this.byKey) if (series.seenScrape !== this.scrape) this.byKey.delete(key);
+    // Kept entries that share a hash were held together when the later one came, so are flagged already.
+    this.hashes.clear();
+    for (const entry of this.entries.values()) this.hashes.add(entry.hash);
+    const gone = [...this.byLabels.values()].filter((series) => series.seenScrape !== this.scrape);
+    for (const series of gone) this.byLabels.delete(series);
   }
 
   /** A copy of `text` that holds no part of a scrape body, one per distinct text within a scrape. */
@@ -215,13 +260,13 @@ export class ScrapeCache implements ExpositionSeriesCache {
     return copy;
   }
 
+  /** Records the hash of `entry`, which `entries` holds already; flags every entry sharing it. */
   private trackHash(entry: ScrapeCacheEntry): void {
-    const other = this.byHash.get(entry.hash);
-    if (other === undefined) this.byHash.set(entry.hash, entry);
-    else if (other !== entry) {
-      other.mayAlias = true;
-      entry.mayAlias = true;
+    if (!this.hashes.has(entry.hash)) {
+      this.hashes.add(entry.hash);
+      return;
     }
+    for (const other of this.entries.values()) if (other.hash === entry.hash) other.flags |= MAY_ALIAS;
   }
 
   /** Number of series texts held. */
@@ -233,11 +278,11 @@ export class ScrapeCache implements ExpositionSeriesCache {
     const merged = mergeTargetLabels(scraped, this.targetLabels, this.honorLabels === true);
     const labels = this.metricRelabel === undefined ? merged : this.metricRelabel(merged);
     if (labels === null) return null;
-    const key = labelsKey(labels);
-    let series = this.byKey.get(key);
+    const hash = labelsHash(labels);
+    let series = this.byLabels.get(labels, hash);
     if (series === undefined) {
       series = { labels, ref: null, seenScrape: -1, staleScrape: -1 };
-      this.byKey.set(key, series);
+      this.byLabels.add(series, hash);
     }
     return series;
   }
