@@ -10,3 +10,4 @@ export * from './cron.js';
 export * from './regexpExpand.js';
 export * from './re2.js';
 export * from './poolGuards.js';
+export * from './strings.js';

@@ -22,6 +22,7 @@ import {
 import {
   INVALID_TARGET_CODE,
   SCRAPE_REPORT_SERIES,
+  SeriesList,
   statusOf,
   type ScrapeLogger,
   type ScrapeManagerOptions,
@@ -169,7 +170,8 @@ export class ScrapeManager {
       rejected: { out_of_order: 0, duplicate: 0, invalid_labels: 0 },
       cache: new ScrapeCache(labels),
       lastOkScrape: 0,
-      staleCandidates: [],
+      staleCandidates: new SeriesList(),
+      spareStale: new SeriesList(),
       metadata: new Map(),
       inFlight: null,
       looped: false,
@@ -331,7 +333,8 @@ export class ScrapeManager {
   ): number {
     const cache = state.cache;
     const scrape = cache.scrape;
-    const staleCandidates: TargetSeries[] = [];
+    const staleCandidates = state.spareStale;
+    staleCandidates.clear();
     let added = 0;
     const columns = outcome.columns;
     if (columns !== undefined) {
@@ -357,10 +360,13 @@ export class ScrapeManager {
       if (series === null) continue;
       added += this.recordSample(state, series, scrape, sample.timestampMs, t, sample.value, staleCandidates);
     }
-    for (const series of state.staleCandidates) {
+    const previous = state.staleCandidates;
+    for (let i = 0; i < previous.length; i++) {
+      const series = previous.at(i);
       if (series.staleScrape !== scrape) this.appendSeries(state, series, t, STALE_NAN);
     }
     state.lastOkScrape = scrape;
+    state.spareStale = previous;
     state.staleCandidates = staleCandidates;
     cache.prune(outcome.count);
     return added;
@@ -374,7 +380,7 @@ export class ScrapeManager {
     timestampMs: number | undefined,
     t: number,
     value: number,
-    staleCandidates: TargetSeries[],
+    staleCandidates: SeriesList,
   ): number {
     // Two scraped series can become one after merging target labels; the second would overwrite the first.
     if (series.seenScrape === scrape) {
@@ -393,8 +399,9 @@ export class ScrapeManager {
   }
 
   private markAllStale(state: TargetState, t: number): void {
-    for (const series of state.staleCandidates) this.appendSeries(state, series, t, STALE_NAN);
-    state.staleCandidates = [];
+    const candidates = state.staleCandidates;
+    for (let i = 0; i < candidates.length; i++) this.appendSeries(state, candidates.at(i), t, STALE_NAN);
+    candidates.clear();
     state.lastOkScrape = 0;
   }
 

@@ -1,3 +1,4 @@
+import { detachedCopy } from '../core/index.js';
 import type { ExpositionFormat, MetricMetadata, MetricType } from './expositionTypes.js';
 import {
   describeChar,
@@ -86,13 +87,20 @@ function readMetricName(text: string, start: number, end: number, word: string, 
   return pos;
 }
 
+// Metadata outlives the scrape (the target keeps its last one for /api/v1/metadata): names and texts are
+// detached copies, or each would keep the piece of the body it was cut from alive until the next scrape.
 function update(ctx: CommentContext, name: string, patch: Partial<MetricMetadata>): void {
-  const previous = ctx.metadata.get(name) ?? {
+  const previous = ctx.metadata.get(name);
+  if (previous !== undefined) {
+    ctx.metadata.set(name, { ...previous, ...patch });
+    return;
+  }
+  const blank: MetricMetadata = {
     type: ctx.format === 'openmetrics' ? 'unknown' : 'untyped',
     help: '',
     unit: '',
   };
-  ctx.metadata.set(name, { ...previous, ...patch });
+  ctx.metadata.set(detachedCopy(name), { ...blank, ...patch });
 }
 
 function parseHelp(text: string, start: number, end: number, name: string, ctx: CommentContext): void {
@@ -100,7 +108,7 @@ function parseHelp(text: string, start: number, end: number, name: string, ctx: 
     ctx.fail(start, `second HELP line for metric "${name}"; expected at most one per metric`);
   }
   ctx.helpSeen.add(name);
-  update(ctx, name, { help: unescapeHelp(text.slice(start, end)) });
+  update(ctx, name, { help: detachedCopy(unescapeHelp(text.slice(start, end))) });
 }
 
 function parseType(text: string, start: number, end: number, name: string, ctx: CommentContext): void {
@@ -145,5 +153,5 @@ function parseUnit(text: string, start: number, end: number, name: string, ctx: 
     ctx.fail(start, `second UNIT line for metric "${name}"; expected at most one per metric`);
   }
   ctx.unitSeen.add(name);
-  update(ctx, name, { unit: text.slice(start, unitEnd) });
+  update(ctx, name, { unit: detachedCopy(text.slice(start, unitEnd)) });
 }

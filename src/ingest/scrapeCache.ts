@@ -1,4 +1,5 @@
 import {
+  detachedCopy,
   labelsEqual,
   labelsHash,
   LabelsMap,
@@ -138,7 +139,7 @@ export class ScrapeCache implements ExpositionSeriesCache {
   add(text: string, labels: Labels, hash: number): CachedSeriesText {
     // The parser's text is a slice of the whole body: a copy of its own keeps the body from staying in
     // memory and is much faster to compare character by character.
-    const raw = Buffer.from(text, 'utf8').toString('utf8');
+    const raw = detachedCopy(text);
     // The parsed labels are slices of the body too (from 13 characters on, V8 slices rather than copies), so
     // each entry would keep a whole scrape body alive: copy them, sharing the copies within the scrape.
     // (fromEntries defines own properties, so a label named __proto__ stays a label.)
@@ -254,7 +255,7 @@ export class ScrapeCache implements ExpositionSeriesCache {
   private own(text: string): string {
     let copy = this.owned.get(text);
     if (copy === undefined) {
-      copy = Buffer.from(text, 'utf8').toString('utf8');
+      copy = detachedCopy(text);
       this.owned.set(copy, copy);
     }
     return copy;

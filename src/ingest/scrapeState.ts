@@ -39,6 +39,30 @@ export const SCRAPE_REPORT_SERIES = [
   'scrape_series_added',
 ] as const;
 
+/**
+ * A list of series kept from scrape to scrape and refilled, rather than a fresh array per scrape: that array
+ * (thousands of entries) lived until the next scrape, so the GC copied it into the old generation each time.
+ */
+export class SeriesList {
+  private items: TargetSeries[] = [];
+  length = 0;
+
+  push(series: TargetSeries): void {
+    this.items[this.length++] = series;
+  }
+
+  at(index: number): TargetSeries {
+    return this.items[index] as TargetSeries;
+  }
+
+  /** Empties the list, keeping its storage unless it has become much larger than what it held. */
+  clear(): void {
+    // Entries past `length` still reference series; a list that shrank a lot lets go of them.
+    if (this.items.length > 2 * this.length + 1024) this.items = [];
+    this.length = 0;
+  }
+}
+
 /** What the scrape manager keeps per target between scrapes. */
 export interface TargetState {
   target: ScrapeTarget;
@@ -56,7 +80,9 @@ export interface TargetState {
   /** The cache's number of the last successful scrape (0: none since the last failure), to count new series. */
   lastOkScrape: number;
   /** The series of the last successful scrape that get a staleness marker when they disappear. */
-  staleCandidates: TargetSeries[];
+  staleCandidates: SeriesList;
+  /** The list the next successful scrape fills (the one before last, emptied), swapped with staleCandidates. */
+  spareStale: SeriesList;
   /** HELP/TYPE/UNIT of the last successful scrape, for /api/v1/metadata. */
   metadata: ReadonlyMap<string, MetricMetadata>;
   inFlight: Promise<unknown> | null;

@@ -205,7 +205,7 @@ export class HeadChunks implements BitSink, XorWindow {
   private grow(): void {
     const slot = this.current;
     if (slot < 0 || this.capacity === 0) throw new Error('head chunk written outside an append');
-    const old = this.bytes.subarray(this.offset, this.offset + ((this.bitLength + 7) >>> 3));
+    const used = (this.bitLength + 7) >>> 3;
     const size = this.capacity * 2;
     let address = -1;
     let bytes: Uint8Array;
@@ -217,7 +217,8 @@ export class HeadChunks implements BitSink, XorWindow {
       bytes = this.arena.slabOf(address);
       offset = address % maxSlotBytes;
     }
-    bytes.set(old, offset);
+    // A loop rather than set(subarray()): no view object per grow, and heads are a few hundred bytes.
+    for (let i = 0; i < used; i++) bytes[offset + i] = this.bytes[this.offset + i] ?? 0;
     const previous = this.addresses[slot] ?? -1;
     if (previous >= 0) this.arena.give(previous, this.capacity);
     if (address >= 0) this.big.delete(slot);

@@ -1,4 +1,4 @@
-import { assignLabel, LabelsMap, METRIC_NAME_LABEL, sortedLabelNames } from '../core/index.js';
+import { assignLabel, detachedCopy, LabelsMap, METRIC_NAME_LABEL, sortedLabelNames } from '../core/index.js';
 import type { Labels } from '../core/index.js';
 import { compileMatcher, matchesAll } from './labelMatchers.js';
 import type { CompiledMatcher } from './labelMatchers.js';
@@ -138,7 +138,7 @@ export class SeriesIndex<S extends IndexedSeries = TsdbSeries> {
     let entry = this.strings.get(value);
     if (entry === undefined) {
       // A fresh flat copy: a parsed label value may be a slice that keeps the whole scrape body alive.
-      const copy = JSON.parse(JSON.stringify(value)) as string;
+      const copy = detachedCopy(value);
       this.strings.set(copy, (entry = { value: copy, uses: 0 }));
     }
     return entry.value;
