@@ -5,7 +5,6 @@ import {
   METRIC_NAME_LABEL,
   STALE_NAN,
   type AppendRejection,
-  type Labels,
   type SampleAppender,
 } from '../core/index.js';
 import type { CachedSeriesText, MetricMetadata, ParsedSample } from './exposition.js';
@@ -161,7 +160,12 @@ export class ScrapeManager {
       target,
       identity,
       labels,
-      reportLabels: SCRAPE_REPORT_SERIES.map((name) => ({ ...labels, [METRIC_NAME_LABEL]: name })),
+      reportSeries: SCRAPE_REPORT_SERIES.map((name) => ({
+        labels: { ...labels, [METRIC_NAME_LABEL]: name },
+        ref: null,
+        seenScrape: -1,
+        staleScrape: -1,
+      })),
       health: 'unknown',
       lastError: null,
       lastScrapeMs: null,
@@ -219,7 +223,7 @@ export class ScrapeManager {
     // After the last scrape's timestamp, or the store would reject the markers as duplicates.
     const t = Math.max(this.now(), state.lastScrapeMs + 1);
     this.markAllStale(state, t);
-    for (const labels of state.reportLabels) this.append(state, labels, t, STALE_NAN);
+    for (const series of state.reportSeries) this.appendSeries(state, series, t, STALE_NAN);
   }
 
   private schedule(state: TargetState): void {
@@ -414,7 +418,8 @@ export class ScrapeManager {
     added: number,
   ): void {
     const values = [up, durationMs / 1000, scraped, added];
-    state.reportLabels.forEach((labels, i) => this.append(state, labels, t, values[i] ?? 0));
+    // By reference, like scraped series: labels are hashed and compared once, not on every scrape.
+    state.reportSeries.forEach((series, i) => this.appendSeries(state, series, t, values[i] ?? 0));
   }
 
   /** Appends one sample of a scraped series; the store's refusals are counted per target, never thrown. */
@@ -423,12 +428,6 @@ export class ScrapeManager {
       this.refStore === null
         ? this.appender.append(series.labels, t, v)
         : appendByRef(this.refStore, series, t, v);
-    if (!result.ok) state.rejected[result.reason]++;
-  }
-
-  /** Appends one sample; the store's refusals are counted per target, never thrown. */
-  private append(state: TargetState, labels: Labels, t: number, v: number): void {
-    const result = this.appender.append(labels, t, v);
     if (!result.ok) state.rejected[result.reason]++;
   }
 

@@ -68,7 +68,8 @@ export interface TargetState {
   target: ScrapeTarget;
   readonly identity: string;
   readonly labels: Labels;
-  readonly reportLabels: readonly Labels[];
+  /** up, scrape_duration_seconds, scrape_samples_scraped, scrape_series_added of this target. */
+  readonly reportSeries: readonly TargetSeries[];
   health: TargetHealth;
   lastError: string | null;
   lastScrapeMs: number | null;
