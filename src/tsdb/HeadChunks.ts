@@ -160,6 +160,16 @@ export class HeadChunks implements BitSink, XorWindow {
 
   /** Writes the low `n` bits (0..32) of `value`, most significant first, to the slot being appended to. */
   writeBits(value: number, n: number): void {
+    const free = 8 - (this.bitLength & 7);
+    if (n <= free) {
+      // Most writes (the one-bit codes of an unchanged delta or value) fit in the current byte.
+      const byteIndex = this.bitLength >>> 3;
+      if (byteIndex >= this.capacity) this.grow();
+      const at = this.offset + byteIndex;
+      this.bytes[at] = (this.bytes[at] ?? 0) | ((value & ((1 << n) - 1)) << (free - n));
+      this.bitLength += n;
+      return;
+    }
     let remaining = n;
     while (remaining > 0) {
       const byteIndex = this.bitLength >>> 3;
