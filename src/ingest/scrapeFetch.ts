@@ -4,6 +4,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { gunzip } from 'node:zlib';
 import { errorMessage } from '../core/index.js';
 import type { ExpositionFormat } from './expositionTypes.js';
+import { rawGet } from './scrapeConnection.js';
+import { RawHttpError } from './scrapeResponseReader.js';
 
 /** What swas asks exporters for: the Prometheus text format first, OpenMetrics text second. */
 export const SCRAPE_ACCEPT_HEADER =
@@ -59,10 +61,10 @@ export async function fetchScrapeBody(request: ScrapeRequest): Promise<ScrapeBod
     // A kept-alive socket the server closed just before we reused it fails at once: retry on a new one.
     let response: RawResponse;
     try {
-      response = await send(url, request, deadline);
+      response = await send(url, request, deadline, false);
     } catch (error) {
       if (!(error instanceof StaleSocketError)) throw error;
-      response = await send(url, request, deadline);
+      response = await send(url, request, deadline, true);
     }
     if (response.status !== 200) {
       return {
@@ -114,9 +116,13 @@ function tooLarge(limit: number): ScrapeFailure {
   );
 }
 
-function send(url: URL, request: ScrapeRequest, deadline: number): Promise<RawResponse> {
+function send(url: URL, request: ScrapeRequest, deadline: number, fresh: boolean): Promise<RawResponse> {
   const remaining = deadline - Date.now();
   if (remaining <= 0) return Promise.reject(timeoutFailure(request.timeoutMs));
+  // Plain http without credentials takes the lean path; TLS and basic auth stay with node's client.
+  if (url.protocol === 'http:' && url.username === '' && url.password === '') {
+    return sendRaw(url, request, remaining, fresh);
+  }
   const https = url.protocol === 'https:';
   return new Promise<RawResponse>((resolve, reject) => {
     const req = (https ? httpsRequest : httpRequest)(url, {
@@ -161,6 +167,69 @@ function send(url: URL, request: ScrapeRequest, deadline: number): Promise<RawRe
     });
     req.end();
   });
+}
+
+async function sendRaw(
+  url: URL,
+  request: ScrapeRequest,
+  remaining: number,
+  fresh: boolean,
+): Promise<RawResponse> {
+  try {
+    const response = await rawGet({
+      // `hostname` keeps an IPv6 address in brackets; net.connect wants it bare.
+      host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port === '' ? 80 : Number(url.port),
+      head: requestHead(url, request.timeoutMs),
+      timeoutMs: remaining,
+      bodyLimitBytes: request.bodyLimitBytes,
+      fresh,
+      buffers: bodyBuffers,
+    });
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      contentType: response.contentType,
+      gzip: response.contentEncoding?.trim().toLowerCase() === 'gzip',
+      body: response.body,
+    };
+  } catch (error) {
+    if (!(error instanceof RawHttpError)) throw error;
+    switch (error.kind) {
+      case 'stale':
+        throw new StaleSocketError(error.message);
+      case 'timeout':
+        throw timeoutFailure(request.timeoutMs);
+      case 'too_large':
+        throw tooLarge(request.bodyLimitBytes);
+      case 'failed':
+        throw new ScrapeFailure(error.message);
+    }
+  }
+}
+
+/** Request heads by URL and timeout: the same few are sent every interval. */
+const requestHeads = new Map<string, Buffer>();
+
+function requestHead(url: URL, timeoutMs: number): Buffer {
+  const key = `${timeoutMs} ${url.href}`;
+  let head = requestHeads.get(key);
+  if (head === undefined) {
+    head = Buffer.from(
+      `GET ${url.pathname}${url.search} HTTP/1.1\r\n` +
+        `Host: ${url.host}\r\n` +
+        `Accept: ${SCRAPE_ACCEPT_HEADER}\r\n` +
+        'Accept-Encoding: gzip\r\n' +
+        'User-Agent: swas-scraper\r\n' +
+        `X-Prometheus-Scrape-Timeout-Seconds: ${timeoutMs / 1000}\r\n` +
+        'Connection: keep-alive\r\n\r\n',
+      'latin1',
+    );
+    // Targets come and go with service discovery; a full cache is simply started again.
+    if (requestHeads.size >= 10_000) requestHeads.clear();
+    requestHeads.set(key, head);
+  }
+  return head;
 }
 
 /**
